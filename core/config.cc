@@ -1,0 +1,124 @@
+#include "core/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace agentgym {
+namespace {
+
+std::vector<std::string> SplitPath(const std::string& path) {
+  return absl::StrSplit(path, '.', absl::SkipEmpty());
+}
+
+absl::StatusOr<YAML::Node> Parse(const std::string& text, const std::string& origin) {
+  try {
+    YAML::Node node = YAML::Load(text);
+    if (!node.IsDefined() || node.IsNull()) return YAML::Node(YAML::NodeType::Map);
+    if (!node.IsMap()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(origin, ": the top level must be a mapping of keys"));
+    }
+    return node;
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": ", e.what()));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Config> Config::FromFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read config file '", path, "'"));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  auto node = Parse(buffer.str(), path);
+  if (!node.ok()) return node.status();
+  return Config(*std::move(node));
+}
+
+absl::StatusOr<Config> Config::FromString(const std::string& yaml) {
+  auto node = Parse(yaml, "<config>");
+  if (!node.ok()) return node.status();
+  return Config(*std::move(node));
+}
+
+absl::Status Config::ApplyOverride(const std::string& override) {
+  size_t eq = override.find('=');
+  if (eq == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("override '", override, "' must look like key.path=value"));
+  }
+  std::vector<std::string> keys = SplitPath(override.substr(0, eq));
+  if (keys.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("override '", override, "' has no key"));
+  }
+  YAML::Node value;
+  try {
+    value = YAML::Load(override.substr(eq + 1));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("override '", override, "': bad value: ", e.what()));
+  }
+  // Walk with reset() (rebinds the handle) rather than `=`, which in yaml-cpp
+  // overwrites the node the handle refers to.
+  YAML::Node node;
+  node.reset(root_);
+  for (size_t i = 0; i + 1 < keys.size(); ++i) {
+    YAML::Node child = node[keys[i]];
+    if (child.IsDefined() && !child.IsNull() && !child.IsMap()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "override '", override, "': '", keys[i], "' is not a mapping"));
+    }
+    if (!child.IsDefined() || child.IsNull()) {
+      node[keys[i]] = YAML::Node(YAML::NodeType::Map);
+      child.reset(node[keys[i]]);
+    }
+    node.reset(child);
+  }
+  node[keys.back()] = value;
+  return absl::OkStatus();
+}
+
+absl::Status Config::ApplyOverrides(const std::vector<std::string>& overrides) {
+  for (const auto& o : overrides) {
+    if (auto s = ApplyOverride(o); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+YAML::Node Config::Find(const std::string& path) const {
+  // yaml-cpp gotcha: `node = child` overwrites the referenced node's contents,
+  // so walk with reset(), which only rebinds the handle; and index a const
+  // node, which never inserts.
+  YAML::Node node;
+  node.reset(root_);
+  for (const auto& key : SplitPath(path)) {
+    if (!node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+    const YAML::Node& current = node;
+    YAML::Node next = current[key];
+    if (!next.IsDefined()) return YAML::Node(YAML::NodeType::Undefined);
+    node.reset(next);
+  }
+  return node;
+}
+
+bool Config::Has(const std::string& path) const {
+  YAML::Node node = Find(path);
+  return node.IsDefined() && !node.IsNull();
+}
+
+absl::Status Config::TypeError(const std::string& path, const char* type) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("config key '", path, "' has the wrong type (wanted ", type, ")"));
+}
+
+std::string Config::ToYaml() const {
+  YAML::Emitter out;
+  out << root_;
+  return out.c_str();
+}
+
+}  // namespace agentgym

@@ -1,0 +1,56 @@
+#include "core/config.h"
+
+#include "gtest/gtest.h"
+
+namespace agentgym {
+namespace {
+
+TEST(ConfigTest, ReadsNestedKeys) {
+  auto config = Config::FromString("model:\n  layers: 2\n  name: tiny\n");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(*config->Get<int>("model.layers"), 2);
+  EXPECT_EQ(*config->Get<std::string>("model.name"), "tiny");
+  EXPECT_FALSE(config->Has("model.heads"));
+  EXPECT_EQ(config->Get<int>("model.heads").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(*config->GetOr<int>("model.heads", 4), 4);
+}
+
+TEST(ConfigTest, OverrideReplacesAndCreatesKeys) {
+  auto config = Config::FromString("model:\n  layers: 2\n");
+  ASSERT_TRUE(config.ok());
+  ASSERT_TRUE(config->ApplyOverrides({"model.layers=4", "learner.lr=0.001",
+                                      "envs=[textcraft, babyai]"}).ok());
+  EXPECT_EQ(*config->Get<int>("model.layers"), 4);
+  EXPECT_DOUBLE_EQ(*config->Get<double>("learner.lr"), 0.001);
+  EXPECT_EQ(config->Get<std::vector<std::string>>("envs")->size(), 2u);
+}
+
+TEST(ConfigTest, LookupsDoNotMutateTheTree) {
+  auto config = Config::FromString("a:\n  b: 1\n  c: 2\n");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(*config->Get<int>("a.b"), 1);
+  EXPECT_EQ(*config->Get<int>("a.c"), 2);
+  EXPECT_FALSE(config->Has("a.d"));
+  EXPECT_EQ(*config->Get<int>("a.b"), 1);
+  EXPECT_EQ(config->root()["a"].size(), 2u);
+}
+
+TEST(ConfigTest, BadInputGivesClearErrors) {
+  EXPECT_EQ(Config::FromString("a: [1, 2").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Config::FromString("- 1\n- 2\n").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Config::FromFile("/nonexistent/agentgym.yaml").status().code(),
+            absl::StatusCode::kNotFound);
+  Config config;
+  EXPECT_EQ(config.ApplyOverride("no-equals-sign").code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(config.ApplyOverride("a=1").ok());
+  EXPECT_EQ(config.ApplyOverride("a.b=2").code(), absl::StatusCode::kInvalidArgument);
+  auto wrong_type = Config::FromString("n: abc\n")->Get<int>("n");
+  EXPECT_EQ(wrong_type.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(wrong_type.status().message().find("'n'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace agentgym
