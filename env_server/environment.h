@@ -76,7 +76,11 @@ struct StepOutcome {
 class Episode {
  public:
   virtual ~Episode() = default;
-  virtual StepOutcome Step(std::string_view action) = 0;
+  // Built-in envs always return an outcome (an in-game invalid action is an
+  // outcome with action_valid = false). An error Status is for episodes backed
+  // by something that can fail (e.g. the HTTP bridge's upstream server):
+  // UNAVAILABLE / DEADLINE_EXCEEDED / INTERNAL with a message.
+  virtual absl::StatusOr<StepOutcome> Step(std::string_view action) = 0;
 
   // The next action of a scripted solver that may read the hidden state, or
   // nullopt when the env has none or the episode is over. Tests use it to

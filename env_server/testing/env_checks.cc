@@ -50,7 +50,9 @@ void ExpectOracleSolvesEveryType(const Environment& env, int per_type, Split spl
         auto action = (*episode)->OracleAction();
         ASSERT_TRUE(action.has_value())
             << type.name << "/" << key.index << ": oracle gave up at turn " << turns;
-        StepOutcome out = (*episode)->Step(*action);
+        auto stepped = (*episode)->Step(*action);
+        ASSERT_TRUE(stepped.ok()) << stepped.status();
+        const StepOutcome& out = *stepped;
         ++turns;
         if (out.done || out.truncated) {
           success = out.success;
@@ -84,8 +86,11 @@ void ExpectDeterministic(const Environment& env, int tasks_per_type) {
       for (int t = 0; t < type.recommended_max_turns; ++t) {
         auto action = (*a)->OracleAction();
         if (!action) break;
-        StepOutcome oa = (*a)->Step(*action);
-        StepOutcome ob = (*b)->Step(*action);
+        auto sa = (*a)->Step(*action);
+        auto sb = (*b)->Step(*action);
+        ASSERT_TRUE(sa.ok() && sb.ok());
+        const StepOutcome& oa = *sa;
+        const StepOutcome& ob = *sb;
         ASSERT_EQ(oa.observation, ob.observation) << type.name << " turn " << t;
         ASSERT_EQ(oa.reward, ob.reward);
         ASSERT_EQ(oa.done, ob.done);
@@ -144,8 +149,10 @@ void ExpectSurvivesJunkActions(const Environment& env, int steps,
           action = oracle ? *oracle : junk[rng.Uniform(junk.size())];
         }
       }
-      StepOutcome out = (*episode)->Step(action);
+      auto stepped = (*episode)->Step(action);
       ++taken;
+      ASSERT_TRUE(stepped.ok()) << stepped.status();
+      const StepOutcome& out = *stepped;
       EXPECT_FALSE(out.observation.empty()) << "action '" << action << "'";
       EXPECT_GE(out.score, 0.0);
       EXPECT_LE(out.score, 1.0);
