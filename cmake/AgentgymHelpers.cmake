@@ -52,10 +52,14 @@ function(ag_cc_binary)
 endfunction()
 
 # Compile .proto files once into one library (C++ messages + gRPC services).
-#   ag_proto_library(NAME proto PROTOS a/b.proto ...)  paths relative to proto/
+#   ag_proto_library(NAME proto PROTOS a/b.proto ... [ROOT dir])
+#   paths relative to ROOT (default proto/)
 function(ag_proto_library)
-  cmake_parse_arguments(AG "" "NAME" "PROTOS" ${ARGN})
+  cmake_parse_arguments(AG "" "NAME;ROOT" "PROTOS" ${ARGN})
   set(proto_root ${PROJECT_SOURCE_DIR}/proto)
+  if(AG_ROOT)
+    set(proto_root ${AG_ROOT})
+  endif()
   set(out_dir ${PROJECT_BINARY_DIR}/proto_gen)
   file(MAKE_DIRECTORY ${out_dir})
   set(srcs)

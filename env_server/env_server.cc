@@ -1,0 +1,102 @@
+#include "env_server/env_server.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/logging.h"
+#include "env_server/env_registry.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server_builder.h"
+
+namespace agentgym::env {
+
+absl::StatusOr<std::map<std::string, std::unique_ptr<Environment>>> BuildEnvs(
+    const std::vector<std::string>& names,
+    const std::map<std::string, EnvOptions>& options) {
+  std::vector<std::string> wanted = names.empty() ? EnvRegistry::Global().Names() : names;
+  for (const auto& [name, opts] : options) {
+    if (std::find(wanted.begin(), wanted.end(), name) == wanted.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("options given for env '", name, "', which this server does not serve"));
+    }
+  }
+  std::map<std::string, std::unique_ptr<Environment>> envs;
+  for (const auto& name : wanted) {
+    auto it = options.find(name);
+    auto env = EnvRegistry::Global().Create(name, it == options.end() ? EnvOptions{} : it->second);
+    if (!env.ok()) {
+      return absl::Status(env.status().code(),
+                          absl::StrCat("env '", name, "': ", env.status().message()));
+    }
+    if ((*env)->Describe().name != name) {
+      return absl::InternalError(absl::StrCat("env registered as '", name,
+                                              "' describes itself as '",
+                                              (*env)->Describe().name, "'"));
+    }
+    envs.emplace(name, *std::move(env));
+  }
+  return envs;
+}
+
+absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::Start(EnvServerOptions options) {
+  auto envs = BuildEnvs(options.envs, options.env_options);
+  if (!envs.ok()) return envs.status();
+  return StartWithEnvs(std::move(options), *std::move(envs));
+}
+
+absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::StartWithEnvs(
+    EnvServerOptions options, std::map<std::string, std::unique_ptr<Environment>> envs) {
+  std::unique_ptr<EnvServer> server(new EnvServer());
+  server->service_ = std::make_unique<EnvService>(std::move(envs), options.service);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &bound_port);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  builder.RegisterService(server->service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || bound_port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on '", options.listen, "'"));
+  }
+  server->port_ = bound_port;
+  server->host_ = options.listen.substr(0, options.listen.rfind(':'));
+  server->reaper_ = std::thread([s = server.get(), interval = options.reap_interval] {
+    s->ReapLoop(interval);
+  });
+  std::vector<std::string> names;
+  for (const auto& [name, env] : server->service_->envs()) names.push_back(name);
+  GetLogger("env_server")
+      ->info("serving envs [{}] on {}", absl::StrJoin(names, ", "), server->address());
+  return server;
+}
+
+std::string EnvServer::address() const { return absl::StrCat(host_, ":", port_); }
+
+void EnvServer::ReapLoop(absl::Duration interval) {
+  while (!stop_reaper_.WaitForNotificationWithTimeout(interval)) {
+    int64_t evicted = service_->EvictIdle();
+    if (evicted > 0) {
+      GetLogger("env_server")->info("reclaimed {} idle sessions ({} open)", evicted,
+                                    service_->sessions().size());
+    }
+  }
+}
+
+void EnvServer::Shutdown(absl::Duration grace) {
+  absl::MutexLock lock(&shutdown_mu_);
+  if (shut_down_.HasBeenNotified()) return;
+  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
+  stop_reaper_.Notify();
+  if (reaper_.joinable()) reaper_.join();
+  GetLogger("env_server")->info("shut down ({} sessions dropped)", service_->sessions().size());
+  shut_down_.Notify();
+}
+
+void EnvServer::Wait() { shut_down_.WaitForNotification(); }
+
+EnvServer::~EnvServer() { Shutdown(absl::ZeroDuration()); }
+
+}  // namespace agentgym::env

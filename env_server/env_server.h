@@ -1,0 +1,73 @@
+#ifndef AGENTGYM_ENV_SERVER_ENV_SERVER_H_
+#define AGENTGYM_ENV_SERVER_ENV_SERVER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "env_server/env_service.h"
+#include "grpcpp/server.h"
+
+namespace agentgym::env {
+
+struct EnvServerOptions {
+  std::string listen = "127.0.0.1:0";  // host:port; port 0 picks a free one
+  std::vector<std::string> envs;       // empty: every registered env
+  std::map<std::string, EnvOptions> env_options;  // env name → its options
+  EnvServiceOptions service;
+  absl::Duration reap_interval = absl::Seconds(5);
+  int max_message_bytes = 64 << 20;  // batches of many sessions are large
+};
+
+// A running `agentgym-env-server`: the Env service plus gRPC health checking
+// and server reflection, and a reaper thread that reclaims idle sessions.
+// Thread-safe; Shutdown() may be called from any thread (e.g. a signal
+// watcher) and the destructor shuts down and joins.
+class EnvServer {
+ public:
+  // Builds the envs (INVALID_ARGUMENT / NOT_FOUND from their factories),
+  // binds and starts serving. UNAVAILABLE when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<EnvServer>> Start(EnvServerOptions options);
+  // Serves the given envs instead of building them from the registry
+  // (options.envs and options.env_options are ignored).
+  static absl::StatusOr<std::unique_ptr<EnvServer>> StartWithEnvs(
+      EnvServerOptions options, std::map<std::string, std::unique_ptr<Environment>> envs);
+  ~EnvServer();
+
+  int port() const { return port_; }
+  std::string address() const;
+  EnvService& service() { return *service_; }
+
+  // Stops accepting calls, lets in-flight ones finish until `grace`, joins.
+  void Shutdown(absl::Duration grace = absl::Seconds(5));
+  // Blocks until Shutdown() has completed.
+  void Wait();
+
+ private:
+  EnvServer() = default;
+  void ReapLoop(absl::Duration interval);
+
+  std::string host_;
+  int port_ = 0;
+  std::unique_ptr<EnvService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  absl::Notification stop_reaper_;
+  absl::Notification shut_down_;
+  absl::Mutex shutdown_mu_;
+  std::thread reaper_;
+};
+
+// Builds the named envs from the registry; all registered ones when `names`
+// is empty.
+absl::StatusOr<std::map<std::string, std::unique_ptr<Environment>>> BuildEnvs(
+    const std::vector<std::string>& names,
+    const std::map<std::string, EnvOptions>& options);
+
+}  // namespace agentgym::env
+
+#endif  // AGENTGYM_ENV_SERVER_ENV_SERVER_H_

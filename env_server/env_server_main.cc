@@ -1,0 +1,166 @@
+// agentgym-env-server: serves built-in environments over the Env contract.
+//
+//   agentgym-env-server --listen 127.0.0.1:50051 --envs textcraft,babyai
+//   agentgym-env-server --list
+//
+// Prints "listening on HOST:PORT" once ready (port 0 picks a free port), and
+// shuts down cleanly on SIGTERM / SIGINT.
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_split.h"
+#include "core/config.h"
+#include "core/logging.h"
+#include "env_server/env_registry.h"
+#include "env_server/env_server.h"
+
+namespace {
+
+using agentgym::env::EnvServerOptions;
+
+// Blocks SIGTERM/SIGINT so that every thread inherits the mask and only the
+// watcher thread (sigwait) sees them. Called before any other thread starts.
+sigset_t BlockShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int ListEnvs(const std::vector<std::string>& names,
+             const std::map<std::string, agentgym::env::EnvOptions>& options) {
+  auto envs = agentgym::env::BuildEnvs(names, options);
+  if (!envs.ok()) {
+    std::cerr << "error: " << envs.status().message() << "\n";
+    return 2;
+  }
+  for (const auto& [name, env] : *envs) {
+    const auto& d = env->Describe();
+    std::printf("%s — %s\n  mirrors: %s\n  action format: %s\n  recommended max turns: %d\n",
+                d.name.c_str(), d.description.c_str(), d.mirrors.c_str(),
+                d.action_format.c_str(), d.recommended_max_turns);
+    std::printf("  %-22s %8s %8s %10s  %s\n", "task type", "train", "test", "max turns",
+                "description");
+    for (const auto& t : d.task_types) {
+      std::printf("  %-22s %8lld %8lld %10d  %s\n", t.name.c_str(),
+                  static_cast<long long>(t.train_count), static_cast<long long>(t.test_count),
+                  t.recommended_max_turns, t.description.c_str());
+    }
+    std::printf("\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sigset_t signals = BlockShutdownSignals();
+
+  CLI::App app{"agentgym-env-server: built-in environments over the Env gRPC contract"};
+  std::string config_path;
+  std::vector<std::string> overrides;
+  std::string listen = "127.0.0.1:50051";
+  std::string envs_flag;
+  std::vector<std::string> env_opts;
+  int64_t max_sessions = 4096;
+  double ttl_s = 600;
+  int64_t max_action_bytes = 64 * 1024;
+  std::string log_level = "info";
+  std::string port_file;
+  bool list = false;
+  app.add_option("--config", config_path, "YAML config (keys: listen, envs, env_options, ...)");
+  app.add_option("--set", overrides, "config override key.path=value (repeatable)");
+  app.add_option("--listen", listen, "host:port to serve on; port 0 picks a free port");
+  app.add_option("--envs", envs_flag, "comma-separated envs to serve (default: all)");
+  app.add_option("--env-opt", env_opts, "env option <env>.<key>=<value> (repeatable)");
+  app.add_option("--max-sessions", max_sessions, "maximum open sessions")->check(CLI::PositiveNumber);
+  app.add_option("--session-ttl-s", ttl_s, "default idle TTL of a session, seconds")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-action-bytes", max_action_bytes, "largest action accepted")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--port-file", port_file, "write the bound port to this file once serving");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  app.add_flag("--list", list, "list the envs and task types, then exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (auto s = agentgym::SetLogLevel(log_level); !s.ok()) {
+    std::cerr << "error: " << s.message() << "\n";
+    return 2;
+  }
+  agentgym::Config config;
+  if (!config_path.empty()) {
+    auto loaded = agentgym::Config::FromFile(config_path);
+    if (!loaded.ok()) {
+      std::cerr << "error: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    config = *std::move(loaded);
+  }
+  if (auto s = config.ApplyOverrides(overrides); !s.ok()) {
+    std::cerr << "error: " << s.message() << "\n";
+    return 2;
+  }
+
+  EnvServerOptions options;
+  options.listen = *config.GetOr<std::string>("listen", listen);
+  if (!envs_flag.empty()) {
+    options.envs = absl::StrSplit(envs_flag, ',', absl::SkipWhitespace());
+  } else if (config.Has("envs")) {
+    auto names = config.Get<std::vector<std::string>>("envs");
+    if (!names.ok()) {
+      std::cerr << "error: " << names.status().message() << "\n";
+      return 2;
+    }
+    options.envs = *names;
+  }
+  if (YAML::Node opts = config.Find("env_options"); opts.IsMap()) {
+    for (const auto& env : opts) {
+      for (const auto& kv : env.second) {
+        options.env_options[env.first.as<std::string>()][kv.first.as<std::string>()] =
+            kv.second.as<std::string>();
+      }
+    }
+  }
+  for (const auto& opt : env_opts) {
+    size_t dot = opt.find('.');
+    size_t eq = opt.find('=');
+    if (dot == std::string::npos || eq == std::string::npos || dot > eq) {
+      std::cerr << "error: --env-opt '" << opt << "' must look like <env>.<key>=<value>\n";
+      return 2;
+    }
+    options.env_options[opt.substr(0, dot)][opt.substr(dot + 1, eq - dot - 1)] =
+        opt.substr(eq + 1);
+  }
+  if (list) return ListEnvs(options.envs, options.env_options);
+
+  options.service.sessions.max_sessions = max_sessions;
+  options.service.sessions.default_idle_ttl = absl::Seconds(ttl_s);
+  options.service.max_action_bytes = max_action_bytes;
+  auto server = agentgym::env::EnvServer::Start(options);
+  if (!server.ok()) {
+    std::cerr << "error: " << server.status().message() << "\n";
+    return 1;
+  }
+  std::printf("listening on %s\n", (*server)->address().c_str());
+  std::fflush(stdout);
+  if (!port_file.empty()) {
+    std::ofstream(port_file) << (*server)->port() << "\n";
+  }
+
+  std::thread signal_watcher([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    agentgym::GetLogger("env_server")->info("signal {}: shutting down", sig);
+    (*server)->Shutdown();
+  });
+  (*server)->Wait();  // returns once the watcher has shut the server down
+  signal_watcher.join();
+  return 0;
+}

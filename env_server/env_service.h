@@ -1,0 +1,86 @@
+#ifndef AGENTGYM_ENV_SERVER_ENV_SERVICE_H_
+#define AGENTGYM_ENV_SERVER_ENV_SERVICE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "agentgym/env/v1/env.grpc.pb.h"
+#include "core/metrics.h"
+#include "env_server/environment.h"
+#include "env_server/session_store.h"
+
+namespace agentgym::env {
+
+struct EnvServiceOptions {
+  SessionStoreOptions sessions;
+  int64_t max_action_bytes = 64 * 1024;
+  int64_t max_batch_items = 4096;
+  int32_t max_page_size = 10000;
+  metrics::Registry* metrics = &metrics::Registry::Global();  // not owned
+};
+
+// The Env contract over a set of in-process environments.
+//
+// The logic lives in absl-returning methods (tested directly); the gRPC
+// overrides only convert at the edge. Thread-safe: the env map is immutable
+// after construction and the session store does its own locking.
+class EnvService final : public v1::Env::Service {
+ public:
+  // `envs` maps env name → environment; names must match Describe().name.
+  EnvService(std::map<std::string, std::unique_ptr<Environment>> envs,
+             EnvServiceOptions options);
+
+  absl::StatusOr<v1::ListEnvsResponse> ListEnvs() const;
+  absl::StatusOr<v1::ListTasksResponse> ListTasks(const v1::ListTasksRequest& req) const;
+  absl::StatusOr<v1::CreateResponse> CreateSession(const v1::CreateRequest& req);
+  absl::StatusOr<v1::StepResult> StepSession(const v1::StepRequest& req);
+  absl::StatusOr<v1::ResetResponse> ResetSession(const v1::ResetRequest& req);
+  absl::Status CloseSession(const std::string& session_id);
+  // Reclaims idle sessions (see SessionStore::EvictIdle); returns how many.
+  int64_t EvictIdle();
+
+  SessionStore& sessions() { return sessions_; }
+  const std::map<std::string, std::unique_ptr<Environment>>& envs() const { return envs_; }
+
+  // gRPC edge.
+  grpc::Status ListEnvs(grpc::ServerContext*, const v1::ListEnvsRequest*,
+                        v1::ListEnvsResponse*) override;
+  grpc::Status ListTasks(grpc::ServerContext*, const v1::ListTasksRequest*,
+                         v1::ListTasksResponse*) override;
+  grpc::Status Create(grpc::ServerContext*, const v1::CreateRequest*,
+                      v1::CreateResponse*) override;
+  grpc::Status Step(grpc::ServerContext*, const v1::StepRequest*, v1::StepResponse*) override;
+  grpc::Status Reset(grpc::ServerContext*, const v1::ResetRequest*,
+                     v1::ResetResponse*) override;
+  grpc::Status Close(grpc::ServerContext*, const v1::CloseRequest*,
+                     v1::CloseResponse*) override;
+  grpc::Status BatchCreate(grpc::ServerContext*, const v1::BatchCreateRequest*,
+                           v1::BatchCreateResponse*) override;
+  grpc::Status BatchStep(grpc::ServerContext*, const v1::BatchStepRequest*,
+                         v1::BatchStepResponse*) override;
+  grpc::Status BatchClose(grpc::ServerContext*, const v1::BatchCloseRequest*,
+                          v1::BatchCloseResponse*) override;
+
+ private:
+  absl::StatusOr<const Environment*> FindEnv(const std::string& name) const;
+  absl::Status ValidateAction(const std::string& action) const;
+  absl::Status CheckBatchSize(int items) const;
+  // Counts `status` under its code and returns it unchanged.
+  absl::Status Count(absl::Status status) const;
+
+  const std::map<std::string, std::unique_ptr<Environment>> envs_;
+  const EnvServiceOptions options_;
+  SessionStore sessions_;
+  metrics::Counter* steps_total_;
+  metrics::Counter* episodes_created_;
+  metrics::Gauge* open_sessions_;
+  metrics::Counter* sessions_evicted_;
+  metrics::Histogram* step_seconds_;
+};
+
+}  // namespace agentgym::env
+
+#endif  // AGENTGYM_ENV_SERVER_ENV_SERVICE_H_

@@ -1,0 +1,274 @@
+// The Env service over real gRPC on loopback: discovery, sessions, batches,
+// the error contract, health checking, and the client's async path.
+
+#include <future>
+#include <random>
+
+#include "absl/synchronization/notification.h"
+#include "env_server/client/env_client.h"
+#include "env_server/env_server.h"
+#include "env_server/testing/counter_env.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "gtest/gtest.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace agentgym::env {
+namespace {
+
+class EnvServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    EnvServerOptions options;
+    options.service.sessions.max_sessions = 64;
+    options.service.max_action_bytes = 1024;
+    options.service.max_batch_items = 100;
+    options.service.metrics = &metrics_;
+    std::map<std::string, std::unique_ptr<Environment>> envs;
+    envs.emplace("counter", testing::MakeCounterEnv());
+    auto server = EnvServer::StartWithEnvs(options, std::move(envs));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    EnvClientOptions client_options;
+    client_options.target = server_->address();
+    client_options.timeout = absl::Seconds(10);
+    client_ = *EnvClient::Create(client_options);
+  }
+
+  v1::CreateResponse CreateCounter(int64_t index = 1) {
+    v1::CreateRequest req;
+    req.set_env("counter");
+    req.set_task_id("count/train/" + std::to_string(index));
+    auto resp = client_->Create(req);
+    EXPECT_TRUE(resp.ok()) << resp.status();
+    return resp.ok() ? *resp : v1::CreateResponse();
+  }
+
+  metrics::Registry metrics_;
+  std::unique_ptr<EnvServer> server_;
+  std::unique_ptr<EnvClient> client_;
+};
+
+TEST_F(EnvServiceTest, ListsEnvsWithTaskTypesAndLimits) {
+  auto envs = client_->ListEnvs();
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  ASSERT_EQ(envs->envs_size(), 1);
+  EXPECT_EQ(envs->envs(0).name(), "counter");
+  EXPECT_EQ(envs->envs(0).task_types(0).train_count(), 10);
+  EXPECT_EQ(envs->max_action_bytes(), 1024);
+  EXPECT_EQ(envs->max_sessions(), 64);
+}
+
+TEST_F(EnvServiceTest, ListsTasksInPages) {
+  v1::ListTasksRequest req;
+  req.set_env("counter");
+  req.set_page_size(4);
+  std::vector<std::string> ids;
+  for (int page = 0; page < 10; ++page) {
+    auto resp = client_->ListTasks(req);
+    ASSERT_TRUE(resp.ok()) << resp.status();
+    EXPECT_EQ(resp->total(), 10);
+    for (const auto& t : resp->tasks()) ids.push_back(t.task_id());
+    if (resp->next_page_token().empty()) break;
+    req.set_page_token(resp->next_page_token());
+  }
+  ASSERT_EQ(ids.size(), 10u);
+  EXPECT_EQ(ids.front(), "count/train/0");
+  EXPECT_EQ(ids.back(), "count/train/9");
+  req.set_page_token("garbage");
+  EXPECT_EQ(client_->ListTasks(req).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(EnvServiceTest, PlaysAnEpisodeToSuccess) {
+  v1::CreateResponse session = CreateCounter(/*index=*/2);  // target 3
+  EXPECT_EQ(session.instruction(), "reach 3");
+  EXPECT_EQ(session.task().task_id(), "count/train/2");
+  EXPECT_EQ(session.recommended_max_turns(), 6);
+  v1::StepResult last;
+  for (int i = 0; i < 3; ++i) {
+    auto r = client_->Step(session.session_id(), "inc");
+    ASSERT_TRUE(r.ok()) << r.status();
+    last = *r;
+  }
+  EXPECT_TRUE(last.done());
+  EXPECT_TRUE(last.success());
+  EXPECT_EQ(last.turn(), 3);
+  EXPECT_EQ(last.info().fields().at("value").number_value(), 3);
+  EXPECT_EQ(client_->Step(session.session_id(), "inc").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(client_->Close(session.session_id()).ok());
+}
+
+TEST_F(EnvServiceTest, InGameInvalidActionIsAnObservationNotAnError) {
+  v1::CreateResponse session = CreateCounter();
+  auto r = client_->Step(session.session_id(), "jump");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->action_valid());
+  EXPECT_NE(r->observation().find("unknown action"), std::string::npos);
+}
+
+TEST_F(EnvServiceTest, BadRequestsGetClearErrorsAndTheServerKeepsServing) {
+  v1::CreateRequest req;
+  req.set_env("nope");
+  auto unknown_env = client_->Create(req);
+  EXPECT_EQ(unknown_env.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(unknown_env.status().message().find("counter"), std::string::npos);
+
+  req.set_env("counter");
+  req.set_task_id("count/train/999");
+  EXPECT_EQ(client_->Create(req).status().code(), absl::StatusCode::kNotFound);
+  req.mutable_sample()->set_task_type("nope");
+  EXPECT_EQ(client_->Create(req).status().code(), absl::StatusCode::kNotFound);
+  req.mutable_sample()->set_task_type("");
+  req.set_idle_ttl_ms(-5);
+  EXPECT_EQ(client_->Create(req).status().code(), absl::StatusCode::kInvalidArgument);
+
+  EXPECT_EQ(client_->Step("s-bogus", "inc").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(client_->Close("").code(), absl::StatusCode::kNotFound);
+
+  v1::CreateResponse session = CreateCounter();
+  auto big = client_->Step(session.session_id(), std::string(10 << 20, 'a'));
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(big.status().message().find("limit"), std::string::npos);
+  auto over_limit = client_->Step(session.session_id(), std::string(1025, 'a'));
+  EXPECT_EQ(over_limit.status().code(), absl::StatusCode::kInvalidArgument);
+
+  // The session is untouched by the rejected actions.
+  auto ok = client_->Step(session.session_id(), "inc");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->turn(), 1);
+}
+
+TEST_F(EnvServiceTest, RandomByteActionsNeverBreakTheServer) {
+  v1::CreateResponse session = CreateCounter();
+  std::mt19937 rng(3);
+  int rejected = 0;
+  for (int i = 0; i < 200; ++i) {
+    std::string junk(rng() % 64, '\0');
+    for (char& c : junk) c = static_cast<char>(rng());
+    auto r = client_->Step(session.session_id(), junk);
+    if (!r.ok()) {
+      ++rejected;
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+      EXPECT_NE(r.status().message().find("UTF-8"), std::string::npos) << r.status();
+    } else if (r->done() || r->truncated()) {
+      ASSERT_TRUE(client_->Reset([&] {
+        v1::ResetRequest reset;
+        reset.set_session_id(session.session_id());
+        return reset;
+      }()).ok());
+    }
+  }
+  EXPECT_GT(rejected, 0) << "random bytes should include invalid UTF-8";
+  EXPECT_TRUE(client_->ListEnvs().ok());
+}
+
+TEST_F(EnvServiceTest, TooManySessionsIsResourceExhausted) {
+  int exhausted = 0;
+  int created = 0;
+  // 10k creates in batches of 100 against a cap of 64.
+  for (int batch = 0; batch < 100; ++batch) {
+    v1::BatchCreateRequest req;
+    for (int i = 0; i < 100; ++i) {
+      auto* item = req.add_items();
+      item->set_env("counter");
+      item->mutable_sample();
+      item->set_seed(batch * 100 + i);
+    }
+    auto resp = client_->BatchCreate(req);
+    ASSERT_TRUE(resp.ok()) << resp.status();
+    for (const auto& item : resp->items()) {
+      if (item.has_error() && item.error().code() != 0) {
+        EXPECT_EQ(item.error().code(), static_cast<int>(absl::StatusCode::kResourceExhausted));
+        ++exhausted;
+      } else {
+        ++created;
+      }
+    }
+  }
+  EXPECT_EQ(created, 64);
+  EXPECT_EQ(exhausted, 10000 - 64);
+  EXPECT_EQ(server_->service().sessions().size(), 64);
+  EXPECT_TRUE(client_->ListEnvs().ok());
+}
+
+TEST_F(EnvServiceTest, BatchStepReportsPerItemErrors) {
+  v1::CreateResponse a = CreateCounter(0);  // target 1
+  v1::CreateResponse b = CreateCounter(1);
+  v1::BatchStepRequest req;
+  auto add = [&](const std::string& id, const std::string& action) {
+    auto* item = req.add_items();
+    item->set_session_id(id);
+    item->set_action(action);
+  };
+  add(a.session_id(), "inc");
+  add("s-missing", "inc");
+  add(b.session_id(), "inc");
+  auto resp = client_->BatchStep(req);
+  ASSERT_TRUE(resp.ok()) << resp.status();
+  ASSERT_EQ(resp->items_size(), 3);
+  EXPECT_TRUE(resp->items(0).result().success());
+  EXPECT_EQ(resp->items(1).error().code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_EQ(resp->items(2).result().observation(), "value 1");
+
+  v1::BatchStepRequest too_big;
+  for (int i = 0; i < 101; ++i) too_big.add_items()->set_session_id(a.session_id());
+  EXPECT_EQ(client_->BatchStep(too_big).status().code(), absl::StatusCode::kInvalidArgument);
+
+  v1::BatchCloseRequest close;
+  close.add_session_ids(a.session_id());
+  close.add_session_ids(a.session_id());
+  auto closed = client_->BatchClose(close);
+  ASSERT_TRUE(closed.ok());
+  EXPECT_EQ(closed->errors(0).code(), 0);
+  EXPECT_EQ(closed->errors(1).code(), static_cast<int>(absl::StatusCode::kNotFound));
+}
+
+TEST_F(EnvServiceTest, AsyncStepsComplete) {
+  v1::CreateResponse session = CreateCounter();
+  std::promise<absl::StatusOr<v1::StepResult>> done;
+  client_->StepAsync(session.session_id(), "inc",
+                     [&](absl::StatusOr<v1::StepResult> r) { done.set_value(std::move(r)); });
+  auto future = done.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  auto r = future.get();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->turn(), 1);
+
+  std::promise<absl::StatusOr<v1::BatchStepResponse>> batch_done;
+  v1::BatchStepRequest req;
+  req.add_items()->set_session_id("s-missing");
+  client_->BatchStepAsync(req, [&](absl::StatusOr<v1::BatchStepResponse> r) {
+    batch_done.set_value(std::move(r));
+  });
+  auto batch = batch_done.get_future().get();
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ(batch->items(0).error().code(), static_cast<int>(absl::StatusCode::kNotFound));
+}
+
+TEST_F(EnvServiceTest, ServesStandardHealthChecks) {
+  auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::health::v1::HealthCheckRequest req;
+  grpc::health::v1::HealthCheckResponse resp;
+  ASSERT_TRUE(stub->Check(&context, req, &resp).ok());
+  EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+TEST(EnvClientTest, UnreachableServerIsUnavailableAfterRetries) {
+  EnvClientOptions options;
+  options.target = "127.0.0.1:1";  // nothing listens on port 1
+  options.timeout = absl::Seconds(2);
+  options.max_attempts = 2;
+  auto client = *EnvClient::Create(options);
+  auto r = client->ListEnvs();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(r.status().message().find("127.0.0.1:1"), std::string::npos);
+  EXPECT_EQ(EnvClient::Create(EnvClientOptions{}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace agentgym::env

@@ -1,0 +1,39 @@
+#ifndef AGENTGYM_POLICY_SCORING_H_
+#define AGENTGYM_POLICY_SCORING_H_
+
+#include <torch/torch.h>
+
+#include "absl/status/statusor.h"
+#include "policy/model.h"
+
+namespace agentgym::policy {
+
+struct ScoreOptions {
+  // Must match the temperature the actor sampled with, so ratios compare
+  // log-probs of the same distribution. <= 0 is treated as 1.
+  float temperature = 1.0f;
+  bool compute_entropy = true;
+};
+
+// Per-token outputs aligned with the input tokens [B, L]:
+//   logprobs[b, t]  = log p(tokens[b, t] | tokens[b, <t]) for t >= 1 when
+//                     tokens t-1 and t are both real, else 0.
+//   entropies[b, t] = entropy of that same predictive distribution (else 0).
+//   values[b, t]    = value head on the hidden state at t (undefined without
+//                     a value head); 0 at padding.
+// All keep the autograd graph back to the model weights.
+struct ScoreOutput {
+  torch::Tensor logprobs;
+  torch::Tensor entropies;
+  torch::Tensor values;
+};
+
+// Learner path: one full forward over padded sequences. `tokens` [B, L] int64,
+// `valid` [B, L] bool/int marking real tokens (left, right or mixed padding).
+// INVALID_ARGUMENT for mismatched shapes or ids out of vocabulary.
+absl::StatusOr<ScoreOutput> ScoreTokens(CausalLm& model, const torch::Tensor& tokens, const torch::Tensor& valid,
+                                        const ScoreOptions& options = {});
+
+}  // namespace agentgym::policy
+
+#endif  // AGENTGYM_POLICY_SCORING_H_

@@ -1,0 +1,87 @@
+// agentgym-coordinator: registry, task sampler, horizon curriculum and run
+// status for one training run. Parses flags and config, starts the server,
+// prints the bound address, and runs until SIGINT/SIGTERM.
+#include <csignal>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "core/config.h"
+#include "core/logging.h"
+#include "scheduler/coordinator_options.h"
+#include "scheduler/coordinator_server.h"
+
+namespace {
+
+int Fail(const absl::Status& status) {
+  std::cerr << "agentgym-coordinator: " << status.ToString() << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"agentgym-coordinator: the one place that knows the whole run"};
+  std::string config_path, curriculum_path, listen, metrics_listen, metrics_jsonl, log_level = "info";
+  std::vector<std::string> overrides;
+  app.add_option("--config", config_path, "run config (YAML)")->check(CLI::ExistingFile);
+  app.add_option("--curriculum", curriculum_path,
+                 "a curriculum preset (YAML with a `curriculum:` key), e.g. "
+                 "deploy/presets/curriculum/textcraft.yaml; replaces the config's")
+      ->check(CLI::ExistingFile);
+  app.add_option("--listen", listen, "host:port to serve on; port 0 picks a free one");
+  app.add_option("--metrics-listen", metrics_listen, "host:port for Prometheus /metrics");
+  app.add_option("--metrics-jsonl", metrics_jsonl, "append per-step metrics to this file");
+  app.add_option("--set", overrides, "config override key.path=value (repeatable)");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  CLI11_PARSE(app, argc, argv);
+
+  if (absl::Status s = agentgym::SetLogLevel(log_level); !s.ok()) return Fail(s);
+  agentgym::Config config;
+  if (!config_path.empty()) {
+    auto loaded = agentgym::Config::FromFile(config_path);
+    if (!loaded.ok()) return Fail(loaded.status());
+    config = *std::move(loaded);
+  }
+  if (!curriculum_path.empty()) {
+    auto preset = agentgym::Config::FromFile(curriculum_path);
+    if (!preset.ok()) return Fail(preset.status());
+    if (!preset->Has("curriculum")) {
+      return Fail(absl::InvalidArgumentError(curriculum_path + " has no `curriculum:` key"));
+    }
+    YAML::Node root = config.root();
+    root["curriculum"] = YAML::Clone(preset->Find("curriculum"));
+  }
+  if (absl::Status s = config.ApplyOverrides(overrides); !s.ok()) return Fail(s);
+  if (!listen.empty()) (void)config.ApplyOverride("coordinator.listen=\"" + listen + "\"");
+  if (!metrics_listen.empty()) {
+    (void)config.ApplyOverride("coordinator.metrics_listen=\"" + metrics_listen + "\"");
+  }
+  if (!metrics_jsonl.empty()) {
+    (void)config.ApplyOverride("coordinator.metrics_jsonl=\"" + metrics_jsonl + "\"");
+  }
+  auto options = agentgym::scheduler::CoordinatorOptionsFromConfig(config);
+  if (!options.ok()) return Fail(options.status());
+
+  // Block the stop signals in every thread (the server's threads inherit the
+  // mask) and wait for them here, so shutdown runs on this thread.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto server = agentgym::scheduler::CoordinatorServer::Start(*std::move(options));
+  if (!server.ok()) return Fail(server.status());
+  // Scripts and tests read the bound port from this line.
+  std::cout << "listening on " << (*server)->address() << std::endl;
+  if ((*server)->metrics_port() > 0) {
+    std::cout << "metrics on port " << (*server)->metrics_port() << std::endl;
+  }
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  agentgym::GetLogger("coordinator")->info("signal {}: shutting down", signal);
+  (*server)->Shutdown();
+  return 0;
+}

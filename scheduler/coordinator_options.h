@@ -1,0 +1,30 @@
+#ifndef AGENTGYM_SCHEDULER_COORDINATOR_OPTIONS_H_
+#define AGENTGYM_SCHEDULER_COORDINATOR_OPTIONS_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/config.h"
+#include "scheduler/coordinator_service.h"
+
+namespace agentgym::scheduler {
+
+// Everything the coordinator process needs: the service's options plus where
+// it listens and writes.
+struct CoordinatorServerOptions {
+  std::string listen = "0.0.0.0:7070";  // port 0: any free port
+  std::string metrics_listen;           // host:port for /metrics; empty: off
+  std::string metrics_jsonl;            // per-step JSONL file; empty: off
+  absl::Duration reap_interval = absl::Seconds(1);
+  absl::Duration list_tasks_timeout = absl::Seconds(10);
+  CoordinatorOptions service;
+};
+
+// Reads the run config (docs/coordinator.md): `coordinator.*`, `envs`,
+// `curriculum`. INVALID_ARGUMENT names the bad key.
+absl::StatusOr<CoordinatorServerOptions> CoordinatorOptionsFromConfig(const Config& config);
+
+}  // namespace agentgym::scheduler
+
+#endif  // AGENTGYM_SCHEDULER_COORDINATOR_OPTIONS_H_

@@ -1,0 +1,147 @@
+#ifndef AGENTGYM_SCHEDULER_COORDINATOR_SERVICE_H_
+#define AGENTGYM_SCHEDULER_COORDINATOR_SERVICE_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "agentgym/coordinator/v1/coordinator.grpc.pb.h"
+#include "core/clock.h"
+#include "core/metrics.h"
+#include "core/metrics_jsonl.h"
+#include "scheduler/curriculum.h"
+#include "scheduler/progress_window.h"
+#include "scheduler/registry.h"
+#include "scheduler/task_fetcher.h"
+#include "scheduler/task_sampler.h"
+
+namespace agentgym::scheduler {
+
+struct CoordinatorOptions {
+  RegistryOptions registry;
+  absl::Duration heartbeat_interval = absl::Seconds(3);
+  CurriculumOptions curriculum;
+  std::vector<EnvSpec> envs;
+  SamplerOptions sampler;
+  size_t status_window = 20;  // progress reports in the status window
+  // Used while no learner rank 0 has registered one (e.g. fixed deployments).
+  std::string learner_address;
+  std::string rendezvous_address;
+  size_t max_outstanding_per_actor = 4096;
+  int32_t max_groups_per_request = 1024;
+  int32_t max_group_size = 256;
+};
+
+// The Coordinator gRPC service (sync API): registry with leases, task
+// sampling and reassignment, the horizon curriculum, pause/resume, and run
+// status. Every handler validates its request and answers with a gRPC status
+// that says what was wrong. All state sits behind one mutex; the only call
+// made outside it is the task fetch from an env server (which may be slow).
+// Thread-safe. The clock, metrics registry and JSONL writer are not owned
+// and must outlive the service; the JSONL writer may be null.
+class CoordinatorService final : public coordinator::v1::Coordinator::Service {
+ public:
+  // INVALID_ARGUMENT when the options do not make a run (bad curriculum, no
+  // envs). `fetcher` may be null when every env lists its tasks in config.
+  static absl::StatusOr<std::unique_ptr<CoordinatorService>> Create(
+      CoordinatorOptions options, Clock* clock, metrics::Registry* metrics,
+      std::unique_ptr<TaskFetcher> fetcher, metrics::JsonlWriter* jsonl = nullptr);
+
+  grpc::Status Register(grpc::ServerContext*, const pb::RegisterRequest*,
+                        pb::RegisterResponse*) override;
+  grpc::Status Heartbeat(grpc::ServerContext*, const pb::HeartbeatRequest*,
+                         pb::HeartbeatResponse*) override;
+  grpc::Status Deregister(grpc::ServerContext*, const pb::DeregisterRequest*,
+                          pb::DeregisterResponse*) override;
+  grpc::Status GetTasks(grpc::ServerContext*, const pb::GetTasksRequest*,
+                        pb::GetTasksResponse*) override;
+  grpc::Status ReportProgress(grpc::ServerContext*, const pb::ReportProgressRequest*,
+                              pb::ReportProgressResponse*) override;
+  grpc::Status GetStatus(grpc::ServerContext*, const pb::GetStatusRequest*,
+                         pb::RunStatus*) override;
+  grpc::Status WatchStatus(grpc::ServerContext*, const pb::WatchStatusRequest*,
+                           grpc::ServerWriter<pb::RunStatus>*) override;
+  grpc::Status SetHorizon(grpc::ServerContext*, const pb::SetHorizonRequest*,
+                          pb::SetHorizonResponse*) override;
+  grpc::Status Pause(grpc::ServerContext*, const pb::PauseRequest*, pb::PauseResponse*) override;
+  grpc::Status Resume(grpc::ServerContext*, const pb::ResumeRequest*,
+                      pb::ResumeResponse*) override;
+  grpc::Status GetCurriculumState(grpc::ServerContext*, const pb::GetCurriculumStateRequest*,
+                                  pb::CurriculumState*) override;
+  grpc::Status RestoreCurriculumState(grpc::ServerContext*,
+                                      const pb::RestoreCurriculumStateRequest*,
+                                      pb::RestoreCurriculumStateResponse*) override;
+
+  // Marks components whose lease lapsed DOWN and puts the unfinished groups
+  // of lapsed actors back in line for other actors. Returns how many lapsed.
+  // The server calls it periodically; tests call it after moving the clock.
+  int Reap();
+
+  // Ends every WatchStatus stream so the gRPC server can shut down.
+  void Shutdown();
+
+  pb::RunStatus Status();
+  size_t reassign_queue_size();
+
+ private:
+  struct Outstanding {
+    std::deque<std::string> order;  // hand-out order, may hold finished ids
+    std::map<std::string, pb::TaskGroup> groups;
+  };
+
+  CoordinatorService(CoordinatorOptions options, Clock* clock, metrics::Registry* metrics,
+                     std::unique_ptr<TaskFetcher> fetcher, metrics::JsonlWriter* jsonl,
+                     Curriculum curriculum, TaskSampler sampler);
+
+  pb::Directives DirectivesLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  pb::RunStatus StatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<const Component*> CallerLocked(const std::string& id, pb::Role role,
+                                                const char* rpc) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CompleteGroupsLocked(const std::string& actor,
+                            const google::protobuf::RepeatedPtrField<std::string>& ids)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RequeueLocked(const std::string& actor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordStageChangesLocked(const std::vector<pb::StageChange>& changes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UpdateMetricsLocked(const pb::RunStatus& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void BumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { ++revision_; }
+  std::string PickServerLocked(const std::string& env) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Fetches task lists for the configured envs served at `address` that
+  // have none yet. Called without the lock; failures are logged and retried
+  // on the server's next heartbeat.
+  void FetchMissingTasks(const std::string& address, const std::vector<std::string>& envs)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<std::string> EnvsNeedingTasksLocked(const Component& c) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const CoordinatorOptions options_;
+  Clock* const clock_;
+  metrics::Registry* const metrics_;
+  const std::unique_ptr<TaskFetcher> fetcher_;
+  metrics::JsonlWriter* const jsonl_;
+  const absl::Time started_;
+
+  mutable absl::Mutex mu_;
+  Registry registry_ ABSL_GUARDED_BY(mu_);
+  Curriculum curriculum_ ABSL_GUARDED_BY(mu_);
+  TaskSampler sampler_ ABSL_GUARDED_BY(mu_);
+  ProgressWindow progress_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Outstanding> outstanding_ ABSL_GUARDED_BY(mu_);  // by actor id
+  std::deque<pb::TaskGroup> reassign_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, uint64_t> round_robin_ ABSL_GUARDED_BY(mu_);  // by env
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t revision_ ABSL_GUARDED_BY(mu_) = 0;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace agentgym::scheduler
+
+#endif  // AGENTGYM_SCHEDULER_COORDINATOR_SERVICE_H_

@@ -1,0 +1,153 @@
+// Status aggregation and metrics of CoordinatorService (split from
+// coordinator_service.cc to keep files small).
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "scheduler/coordinator_service.h"
+
+namespace agentgym::scheduler {
+
+pb::RunStatus CoordinatorService::StatusLocked() const {
+  const absl::Time now = clock_->Now();
+  pb::RunStatus status;
+  progress_.Fill(status);
+  status.set_paused(paused_);
+  *status.mutable_horizon() = curriculum_.HorizonProto();
+  std::string learner = registry_.LearnerAddress();
+  status.set_learner_address(learner.empty() ? options_.learner_address : learner);
+  std::string rendezvous = registry_.RendezvousAddress();
+  status.set_rendezvous_address(rendezvous.empty() ? options_.rendezvous_address : rendezvous);
+  status.set_status_unix_ms(absl::ToUnixMillis(now));
+  status.set_uptime_ms(absl::ToInt64Milliseconds(now - started_));
+  status.set_status_revision(revision_);
+
+  // Every configured env appears, with its current horizon, even before the
+  // first report mentions it.
+  std::map<std::string, pb::EnvWindowStats*> envs;
+  for (auto& e : *status.mutable_envs()) envs[e.env()] = &e;
+  for (const std::string& env : sampler_.EnvNames()) {
+    if (envs.count(env) == 0) {
+      pb::EnvWindowStats* e = status.add_envs();
+      e->set_env(env);
+      envs[env] = e;
+    }
+  }
+  for (auto& e : *status.mutable_envs()) e.set_max_turns(curriculum_.MaxTurnsFor(e.env()));
+
+  struct Usage {
+    int64_t episodes = 0, errors = 0;
+  };
+  std::map<std::string, Usage> usage;  // by env server address
+  double idle_sum = 0;
+  int idle_count = 0;
+  for (const Component* c : registry_.List()) {
+    pb::ComponentStatus* s = status.add_components();
+    s->set_component_id(c->id);
+    s->set_role(c->role);
+    s->set_address(c->address);
+    s->set_name(c->name);
+    *s->mutable_capabilities() = c->capabilities;
+    s->set_health(c->health);
+    s->set_last_heartbeat_unix_ms(absl::ToUnixMillis(c->last_heartbeat));
+    s->set_heartbeat_age_ms(absl::ToInt64Milliseconds(now - c->last_heartbeat));
+    s->set_registered_unix_ms(absl::ToUnixMillis(c->registered));
+    *s->mutable_load() = c->load;
+    if (auto it = outstanding_.find(c->id); it != outstanding_.end()) {
+      s->set_outstanding_groups(static_cast<int64_t>(it->second.groups.size()));
+    }
+    const std::string prefix = c->name.empty() ? c->id : c->name;
+    for (const auto& [queue, depth] : c->load.queue_depths()) {
+      (*status.mutable_queue_depths())[absl::StrCat(prefix, "/", queue)] = depth;
+    }
+    if (c->role == pb::ROLE_ACTOR) {
+      // Counts are cumulative per actor, so a lapsed actor's still count.
+      for (const auto& u : c->load.env_usage()) {
+        usage[u.address()].episodes += u.episodes();
+        usage[u.address()].errors += u.env_errors();
+      }
+      if (c->health == pb::HEALTH_UP && c->load.has_idle_ratio()) {
+        idle_sum += c->load.idle_ratio();
+        ++idle_count;
+      }
+    }
+    if (c->role == pb::ROLE_ENV_SERVER) usage[c->address];  // listed even when unused
+  }
+  status.set_rollout_idle_ratio(idle_count > 0 ? idle_sum / idle_count : -1);
+  for (const auto& [address, u] : usage) {
+    pb::EnvServerHealth* h = status.add_env_servers();
+    h->set_address(address);
+    h->set_episodes(u.episodes);
+    h->set_env_errors(u.errors);
+    h->set_error_rate(u.episodes > 0 ? static_cast<double>(u.errors) / u.episodes : 0.0);
+    pb::Health health = pb::HEALTH_UNSPECIFIED;
+    for (const Component* c : registry_.List()) {
+      if (c->role != pb::ROLE_ENV_SERVER || c->address != address) continue;
+      if (c->health == pb::HEALTH_UP || health == pb::HEALTH_UNSPECIFIED) health = c->health;
+    }
+    h->set_health(health);
+  }
+  const auto& history = curriculum_.history();
+  size_t first = history.size() > 10 ? history.size() - 10 : 0;
+  for (size_t i = first; i < history.size(); ++i) *status.add_recent_stage_changes() = history[i];
+  return status;
+}
+
+void CoordinatorService::UpdateMetricsLocked(const pb::RunStatus& s) {
+  metrics::Registry& m = *metrics_;
+  m.GetGauge("agentgym_training_step", "Last training step reported")->Set(s.training_step());
+  m.GetGauge("agentgym_policy_version", "Current policy version")->Set(s.policy_version());
+  m.GetGauge("agentgym_paused", "1 while the run is paused")->Set(s.paused() ? 1 : 0);
+  for (const auto& t : s.horizon().tracks()) {
+    metrics::Labels env = {{"env", t.env().empty() ? "(default)" : t.env()}};
+    m.GetGauge("agentgym_horizon_max_turns", "Current horizon (max turns per episode)", env)
+        ->Set(t.max_turns());
+    m.GetGauge("agentgym_horizon_stage", "Current horizon stage index", env)->Set(t.stage());
+  }
+  std::map<std::string, int> up = {{"env_server", 0}, {"actor", 0}, {"learner", 0}};
+  for (const auto& c : s.components()) {
+    if (c.health() == pb::HEALTH_UP) ++up[RoleName(c.role())];
+  }
+  for (const auto& [role, count] : up) {
+    m.GetGauge("agentgym_components_up", "Registered components with a live lease",
+               {{"role", role}})
+        ->Set(count);
+  }
+  const pb::Accounting& a = s.accounting();
+  const char* help = "Trajectory accounting (cumulative, as the learner reports it)";
+  for (auto [outcome, v] : {std::pair<const char*, int64_t>{"produced", a.produced()},
+                            {"trained", a.trained()},
+                            {"stale", a.stale()},
+                            {"rejected", a.rejected()},
+                            {"env_error", a.env_error()},
+                            {"in_flight", a.in_flight()}}) {
+    m.GetGauge("agentgym_trajectories", help, {{"outcome", outcome}})->Set(static_cast<double>(v));
+  }
+  m.GetGauge("agentgym_trajectories_per_second", "Trained trajectories per second (window)")
+      ->Set(s.trajectories_per_s());
+  m.GetGauge("agentgym_tokens_per_second", "Trained tokens per second (window)")
+      ->Set(s.tokens_per_s());
+  m.GetGauge("agentgym_staleness_mean", "Mean policy lag of trained trajectories (window)")
+      ->Set(s.staleness_mean());
+  m.GetGauge("agentgym_trainer_idle_ratio", "Trainer idle ratio; -1 before the first report")
+      ->Set(s.trainer_idle_ratio());
+  m.GetGauge("agentgym_rollout_idle_ratio", "Mean actor idle ratio; -1 when none reported")
+      ->Set(s.rollout_idle_ratio());
+  m.GetGauge("agentgym_weight_sync_latency_ms", "Last weight-sync latency; -1 before any")
+      ->Set(s.weight_sync_latency_ms());
+  for (const auto& e : s.envs()) {
+    if (e.episodes() == 0) continue;
+    m.GetGauge("agentgym_env_success_rate", "Success rate per env (window)", {{"env", e.env()}})
+        ->Set(e.success_rate());
+    m.GetGauge("agentgym_env_mean_reward", "Mean episode reward per env (window)",
+               {{"env", e.env()}})
+        ->Set(e.mean_reward());
+  }
+  for (const auto& h : s.env_servers()) {
+    m.GetGauge("agentgym_env_server_error_rate", "Env errors per episode, per env server",
+               {{"address", h.address()}})
+        ->Set(h.error_rate());
+  }
+}
+
+}  // namespace agentgym::scheduler

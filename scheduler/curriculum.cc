@@ -1,0 +1,424 @@
+#include "scheduler/curriculum.h"
+
+#include <algorithm>
+#include <numeric>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/status_macros.h"
+
+namespace agentgym::scheduler {
+namespace {
+
+constexpr int32_t kDefaultHorizon = 30;
+constexpr int32_t kMaxHorizon = 100000;
+
+absl::StatusOr<TrackSchedule> ParseTrack(const YAML::Node& node, const std::string& where) {
+  TrackSchedule track;
+  try {
+    if (!node.IsMap()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, " must be a mapping"));
+    }
+    if (!node["horizons"]) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ".horizons is required"));
+    }
+    track.horizons = node["horizons"].as<std::vector<int32_t>>();
+    if (node["stage_starts"]) {
+      track.stage_starts = node["stage_starts"].as<std::vector<int64_t>>();
+    } else {
+      int64_t delta = node["stage_steps"] ? node["stage_steps"].as<int64_t>() : 100;
+      if (delta <= 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ".stage_steps must be > 0, got ", delta));
+      }
+      for (size_t k = 0; k < track.horizons.size(); ++k) {
+        track.stage_starts.push_back(static_cast<int64_t>(k) * delta);
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": ", e.what()));
+  }
+  return track;
+}
+
+absl::Status ValidateTrack(const TrackSchedule& t, const std::string& where) {
+  if (t.horizons.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ".horizons is empty"));
+  }
+  for (size_t k = 0; k < t.horizons.size(); ++k) {
+    if (t.horizons[k] <= 0 || t.horizons[k] > kMaxHorizon) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ".horizons[", k, "] must be in 1..",
+                                                     kMaxHorizon, ", got ", t.horizons[k]));
+    }
+    if (k > 0 && t.horizons[k] < t.horizons[k - 1]) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".horizons must not decrease: [", absl::StrJoin(t.horizons, ", "),
+                       "]"));
+    }
+  }
+  if (t.stage_starts.size() != t.horizons.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ".stage_starts has ",
+                                                   t.stage_starts.size(), " entries for ",
+                                                   t.horizons.size(), " horizons"));
+  }
+  if (t.stage_starts[0] != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ".stage_starts[0] must be 0"));
+  }
+  for (size_t k = 1; k < t.stage_starts.size(); ++k) {
+    if (t.stage_starts[k] <= t.stage_starts[k - 1]) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".stage_starts must increase: [",
+                       absl::StrJoin(t.stage_starts, ", "), "]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+double Mean(std::deque<double>::const_iterator begin, std::deque<double>::const_iterator end) {
+  if (begin == end) return 0.0;
+  return std::accumulate(begin, end, 0.0) / static_cast<double>(end - begin);
+}
+
+}  // namespace
+
+const char* ModeName(CurriculumOptions::Mode mode) {
+  return mode == CurriculumOptions::Mode::kAdaptive ? "adaptive" : "fixed";
+}
+
+absl::StatusOr<CurriculumOptions> CurriculumOptions::FromYaml(const YAML::Node& node) {
+  CurriculumOptions options;
+  if (!node || node.IsNull()) {
+    options.default_track = {{kDefaultHorizon}, {0}};
+    return options;
+  }
+  if (!node.IsMap()) return absl::InvalidArgumentError("curriculum must be a mapping");
+  try {
+    std::string mode = node["mode"] ? node["mode"].as<std::string>() : "fixed";
+    if (mode == "fixed") {
+      options.mode = Mode::kFixed;
+    } else if (mode == "adaptive") {
+      options.mode = Mode::kAdaptive;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("curriculum.mode must be 'fixed' or 'adaptive', got '", mode, "'"));
+    }
+    if (node["horizons"]) {
+      AG_ASSIGN_OR_RETURN(options.default_track, ParseTrack(node, "curriculum"));
+    } else {
+      options.default_track = {{kDefaultHorizon}, {0}};
+    }
+    if (const YAML::Node per_env = node["per_env"]) {
+      if (!per_env.IsMap()) return absl::InvalidArgumentError("curriculum.per_env must be a mapping");
+      for (auto it = per_env.begin(); it != per_env.end(); ++it) {
+        std::string env = it->first.as<std::string>();
+        if (env.empty()) return absl::InvalidArgumentError("curriculum.per_env has an empty env name");
+        AG_ASSIGN_OR_RETURN(options.per_env[env],
+                            ParseTrack(it->second, absl::StrCat("curriculum.per_env.", env)));
+      }
+    }
+    if (const YAML::Node a = node["adaptive"]) {
+      AdaptiveRule& r = options.adaptive;
+      if (a["window"]) r.window = a["window"].as<int32_t>();
+      if (a["success_threshold"]) r.success_threshold = a["success_threshold"].as<double>();
+      if (a["plateau_delta"]) r.plateau_delta = a["plateau_delta"].as<double>();
+      if (a["min_steps_per_stage"]) r.min_steps_per_stage = a["min_steps_per_stage"].as<int64_t>();
+      if (a["max_steps_per_stage"]) r.max_steps_per_stage = a["max_steps_per_stage"].as<int64_t>();
+      if (a["min_seconds_per_stage"]) {
+        r.min_time_per_stage = absl::Seconds(a["min_seconds_per_stage"].as<double>());
+      }
+    }
+    if (node["history_limit"]) options.history_limit = node["history_limit"].as<size_t>();
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("curriculum: ", e.what()));
+  }
+  AG_RETURN_IF_ERROR(options.Validate());
+  return options;
+}
+
+absl::Status CurriculumOptions::Validate() const {
+  AG_RETURN_IF_ERROR(ValidateTrack(default_track, "curriculum"));
+  for (const auto& [env, track] : per_env) {
+    AG_RETURN_IF_ERROR(ValidateTrack(track, absl::StrCat("curriculum.per_env.", env)));
+  }
+  const AdaptiveRule& r = adaptive;
+  if (r.window <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("curriculum.adaptive.window must be > 0, got ", r.window));
+  }
+  if (r.success_threshold < 0 || r.success_threshold > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "curriculum.adaptive.success_threshold must be in [0, 1], got ", r.success_threshold));
+  }
+  if (r.plateau_delta < 0) {
+    return absl::InvalidArgumentError("curriculum.adaptive.plateau_delta must be >= 0");
+  }
+  if (r.min_steps_per_stage < 0 || r.max_steps_per_stage < 0) {
+    return absl::InvalidArgumentError("curriculum.adaptive step limits must be >= 0");
+  }
+  if (mode == Mode::kAdaptive && r.success_threshold == 0 && r.plateau_delta == 0 &&
+      r.max_steps_per_stage == 0) {
+    return absl::InvalidArgumentError(
+        "curriculum.mode is adaptive but no rule is set: give adaptive.success_threshold, "
+        "adaptive.plateau_delta or adaptive.max_steps_per_stage");
+  }
+  if (history_limit == 0) return absl::InvalidArgumentError("curriculum.history_limit must be > 0");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Curriculum> Curriculum::Create(CurriculumOptions options, Clock* clock) {
+  AG_RETURN_IF_ERROR(options.Validate());
+  if (clock == nullptr) return absl::InvalidArgumentError("curriculum clock is null");
+  return Curriculum(std::move(options), clock);
+}
+
+Curriculum::Curriculum(CurriculumOptions options, Clock* clock)
+    : options_(std::move(options)), clock_(clock) {
+  absl::Time now = clock_->Now();
+  tracks_.push_back(Track{"", options_.default_track, 0, false, 0, 0, now, {}});
+  for (const auto& [env, schedule] : options_.per_env) {
+    tracks_.push_back(Track{env, schedule, 0, false, 0, 0, now, {}});
+  }
+}
+
+Curriculum::Track* Curriculum::FindTrack(const std::string& env) {
+  for (Track& t : tracks_) {
+    if (t.env == env) return &t;
+  }
+  return nullptr;
+}
+
+const Curriculum::Track& Curriculum::TrackFor(const std::string& env) const {
+  for (size_t i = 1; i < tracks_.size(); ++i) {
+    if (tracks_[i].env == env) return tracks_[i];
+  }
+  return tracks_[0];
+}
+
+int32_t Curriculum::MaxTurns(const Track& track) {
+  return track.pinned_max_turns > 0 ? track.pinned_max_turns
+                                    : track.schedule.horizons[track.stage];
+}
+
+int32_t Curriculum::MaxTurnsFor(const std::string& env) const { return MaxTurns(TrackFor(env)); }
+
+pb::StageChange Curriculum::Move(Track& track, int32_t to_stage, int32_t from_turns,
+                                 int64_t step, const std::string& reason) {
+  pb::StageChange change;
+  change.set_env(track.env);
+  change.set_from_stage(track.stage);
+  change.set_to_stage(to_stage);
+  change.set_from_max_turns(from_turns);
+  change.set_step(step);
+  change.set_unix_ms(absl::ToUnixMillis(clock_->Now()));
+  change.set_reason(reason);
+  if (to_stage != track.stage) {
+    track.stage = to_stage;
+    track.since_step = step;
+    track.since_time = clock_->Now();
+    track.recent_success.clear();
+  }
+  change.set_to_max_turns(MaxTurns(track));
+  ++revision_;
+  history_.push_back(change);
+  while (history_.size() > options_.history_limit) history_.pop_front();
+  return change;
+}
+
+std::optional<std::string> Curriculum::AdaptiveReason(const Track& track, int64_t step) const {
+  const AdaptiveRule& r = options_.adaptive;
+  int64_t in_stage = step - track.since_step;
+  if (r.max_steps_per_stage > 0 && in_stage >= r.max_steps_per_stage) return "max_steps";
+  if (in_stage < r.min_steps_per_stage) return std::nullopt;
+  if (clock_->Now() - track.since_time < r.min_time_per_stage) return std::nullopt;
+  const auto& s = track.recent_success;
+  size_t w = static_cast<size_t>(r.window);
+  if (s.size() < w) return std::nullopt;
+  double current = Mean(s.end() - w, s.end());
+  if (r.success_threshold > 0 && current >= r.success_threshold) return "threshold";
+  if (r.plateau_delta > 0 && s.size() >= 2 * w) {
+    double previous = Mean(s.end() - 2 * w, s.end() - w);
+    if (current - previous < r.plateau_delta) return "plateau";
+  }
+  return std::nullopt;
+}
+
+std::vector<pb::StageChange> Curriculum::OnProgress(int64_t step, const StepSuccess& success) {
+  step_ = step;
+  std::vector<pb::StageChange> changes;
+  // Aggregate the step's success per track: envs without a track of their own
+  // feed the default track.
+  std::map<std::string, std::pair<int64_t, int64_t>> per_track;
+  for (const auto& [env, counts] : success) {
+    auto& agg = per_track[TrackFor(env).env];
+    agg.first += counts.first;
+    agg.second += counts.second;
+  }
+  const size_t keep = 2 * static_cast<size_t>(options_.adaptive.window);
+  for (Track& track : tracks_) {
+    auto it = per_track.find(track.env);
+    if (it != per_track.end() && it->second.first > 0) {
+      track.recent_success.push_back(static_cast<double>(it->second.second) /
+                                     static_cast<double>(it->second.first));
+      while (track.recent_success.size() > keep) track.recent_success.pop_front();
+    }
+    if (track.pinned) continue;
+    const int32_t last = static_cast<int32_t>(track.schedule.horizons.size()) - 1;
+    if (options_.mode == CurriculumOptions::Mode::kFixed) {
+      const auto& starts = track.schedule.stage_starts;
+      int32_t target = static_cast<int32_t>(
+          std::upper_bound(starts.begin(), starts.end(), step) - starts.begin() - 1);
+      target = std::clamp(target, 0, last);
+      if (target != track.stage) {
+        int32_t from_turns = MaxTurns(track);
+        changes.push_back(Move(track, target, from_turns, step, "schedule"));
+        // The schedule, not the time a report arrived, says when a stage began.
+        track.since_step = starts[target];
+      }
+    } else if (track.stage < last) {
+      if (auto reason = AdaptiveReason(track, step)) {
+        changes.push_back(Move(track, track.stage + 1, MaxTurns(track), step, *reason));
+      }
+    }
+  }
+  return changes;
+}
+
+absl::StatusOr<std::vector<pb::StageChange>> Curriculum::SetHorizon(
+    const std::string& env, std::optional<int32_t> stage, std::optional<int32_t> max_turns,
+    bool release) {
+  int targets = (stage ? 1 : 0) + (max_turns ? 1 : 0) + (release ? 1 : 0);
+  if (targets != 1) {
+    return absl::InvalidArgumentError(
+        "set-horizon needs exactly one of: a stage, a max_turns value, or release");
+  }
+  if (max_turns && (*max_turns <= 0 || *max_turns > kMaxHorizon)) {
+    return absl::InvalidArgumentError(absl::StrCat("horizon (max_turns) must be in 1..",
+                                                   kMaxHorizon, ", got ", *max_turns));
+  }
+  if (stage && *stage < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("stage must be >= 0, got ", *stage));
+  }
+  std::vector<Track*> targets_list;
+  if (env.empty()) {
+    for (Track& t : tracks_) targets_list.push_back(&t);
+  } else if (Track* t = FindTrack(env)) {
+    targets_list.push_back(t);
+  } else {
+    std::vector<std::string> names;
+    for (const Track& t : tracks_) names.push_back(t.env.empty() ? "(default)" : t.env);
+    return absl::NotFoundError(absl::StrCat("no horizon track for env '", env,
+                                            "'; tracks: ", absl::StrJoin(names, ", "),
+                                            " (leave env empty for every track)"));
+  }
+  if (stage) {
+    for (Track* t : targets_list) {
+      if (*stage >= static_cast<int32_t>(t->schedule.horizons.size())) {
+        return absl::OutOfRangeError(absl::StrCat(
+            "stage ", *stage, " is past the schedule of track '", t->env.empty() ? "(default)" : t->env,
+            "' (", t->schedule.horizons.size(), " stages: [",
+            absl::StrJoin(t->schedule.horizons, ", "), "])"));
+      }
+    }
+  }
+  std::vector<pb::StageChange> changes;
+  for (Track* t : targets_list) {
+    int32_t from_turns = MaxTurns(*t);
+    if (release) {
+      t->pinned = false;
+      t->pinned_max_turns = 0;
+      changes.push_back(Move(*t, t->stage, from_turns, step_, "release"));
+    } else if (stage) {
+      t->pinned = true;
+      t->pinned_max_turns = 0;
+      changes.push_back(Move(*t, *stage, from_turns, step_, "manual"));
+    } else {
+      t->pinned = true;
+      t->pinned_max_turns = *max_turns;
+      changes.push_back(Move(*t, t->stage, from_turns, step_, "manual"));
+    }
+  }
+  return changes;
+}
+
+pb::Horizon Curriculum::HorizonProto() const {
+  pb::Horizon horizon;
+  horizon.set_revision(revision_);
+  for (const Track& t : tracks_) {
+    pb::HorizonStage* s = horizon.add_tracks();
+    s->set_env(t.env);
+    s->set_stage(t.stage);
+    s->set_num_stages(static_cast<int32_t>(t.schedule.horizons.size()));
+    s->set_max_turns(MaxTurns(t));
+    s->set_pinned(t.pinned);
+    s->set_since_step(t.since_step);
+    s->set_mode(ModeName(options_.mode));
+    for (int32_t h : t.schedule.horizons) s->add_schedule(h);
+  }
+  return horizon;
+}
+
+pb::CurriculumState Curriculum::State() const {
+  pb::CurriculumState state;
+  state.set_step(step_);
+  state.set_revision(revision_);
+  for (const Track& t : tracks_) {
+    pb::TrackState* s = state.add_tracks();
+    s->set_env(t.env);
+    s->set_stage(t.stage);
+    s->set_pinned(t.pinned);
+    s->set_pinned_max_turns(t.pinned_max_turns);
+    s->set_since_step(t.since_step);
+    s->set_since_unix_ms(absl::ToUnixMillis(t.since_time));
+    for (double v : t.recent_success) s->add_recent_success(v);
+  }
+  for (const auto& change : history_) *state.add_history() = change;
+  return state;
+}
+
+absl::StatusOr<std::vector<pb::StageChange>> Curriculum::Restore(
+    const pb::CurriculumState& state) {
+  if (state.step() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("curriculum state step must be >= 0, got ",
+                                                   state.step()));
+  }
+  // Validate everything first so a bad state changes nothing.
+  for (const pb::TrackState& s : state.tracks()) {
+    Track* t = FindTrack(s.env());
+    if (t == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "curriculum state has track '", s.env(),
+          "' that this run's config does not define; the schedule changed since the checkpoint"));
+    }
+    if (s.stage() < 0 || s.stage() >= static_cast<int32_t>(t->schedule.horizons.size())) {
+      return absl::OutOfRangeError(absl::StrCat("curriculum state puts track '", s.env(),
+                                                "' in stage ", s.stage(), " of ",
+                                                t->schedule.horizons.size()));
+    }
+    if (s.pinned_max_turns() < 0 || s.pinned_max_turns() > kMaxHorizon) {
+      return absl::InvalidArgumentError(absl::StrCat("curriculum state has a bad pinned horizon ",
+                                                     s.pinned_max_turns()));
+    }
+  }
+  step_ = state.step();
+  std::vector<pb::StageChange> changes;
+  for (const pb::TrackState& s : state.tracks()) {
+    Track* t = FindTrack(s.env());
+    int32_t from_turns = MaxTurns(*t);
+    t->pinned = s.pinned();
+    t->pinned_max_turns = s.pinned_max_turns();
+    changes.push_back(Move(*t, s.stage(), from_turns, state.step(), "restore"));
+    t->since_step = s.since_step();
+    t->since_time = absl::FromUnixMillis(s.since_unix_ms());
+    t->recent_success.assign(s.recent_success().begin(), s.recent_success().end());
+  }
+  // Keep the checkpoint's history ahead of the restore events themselves.
+  std::deque<pb::StageChange> merged(state.history().begin(), state.history().end());
+  for (const auto& c : changes) merged.push_back(c);
+  while (merged.size() > options_.history_limit) merged.pop_front();
+  history_ = std::move(merged);
+  revision_ = std::max(revision_, state.revision() + 1);
+  return changes;
+}
+
+}  // namespace agentgym::scheduler

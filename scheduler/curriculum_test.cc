@@ -1,0 +1,238 @@
+#include "scheduler/curriculum.h"
+
+#include <string>
+
+#include "core/config.h"
+#include "gtest/gtest.h"
+
+namespace agentgym::scheduler {
+namespace {
+
+CurriculumOptions Parse(const std::string& yaml) {
+  auto config = Config::FromString(yaml);
+  EXPECT_TRUE(config.ok()) << config.status();
+  auto options = CurriculumOptions::FromYaml(config->Find("curriculum"));
+  EXPECT_TRUE(options.ok()) << options.status();
+  return *options;
+}
+
+Curriculum Make(const CurriculumOptions& options, Clock* clock) {
+  auto c = Curriculum::Create(options, clock);
+  EXPECT_TRUE(c.ok()) << c.status();
+  return *std::move(c);
+}
+
+TEST(CurriculumTest, FixedScheduleMovesAtTheConfiguredSteps) {
+  FakeClock clock;
+  Curriculum c = Make(Parse("curriculum: {horizons: [10, 20, 30], stage_steps: 100}"), &clock);
+  EXPECT_EQ(c.MaxTurnsFor("textcraft"), 10);
+  EXPECT_TRUE(c.OnProgress(99, {}).empty());
+  EXPECT_EQ(c.MaxTurnsFor("textcraft"), 10);
+  auto changes = c.OnProgress(100, {});
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].from_max_turns(), 10);
+  EXPECT_EQ(changes[0].to_max_turns(), 20);
+  EXPECT_EQ(changes[0].reason(), "schedule");
+  EXPECT_EQ(c.MaxTurnsFor("anything"), 20);
+  EXPECT_TRUE(c.OnProgress(150, {}).empty());
+  // A report that skips a boundary still lands in the right stage.
+  changes = c.OnProgress(5000, {});
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].to_stage(), 2);
+  EXPECT_EQ(c.MaxTurnsFor("textcraft"), 30);
+  EXPECT_EQ(c.HorizonProto().tracks(0).since_step(), 200);
+  EXPECT_EQ(c.revision(), 2);
+}
+
+TEST(CurriculumTest, PerEnvSchedulesMoveIndependently) {
+  FakeClock clock;
+  Curriculum c = Make(Parse(R"(
+curriculum:
+  horizons: [10, 20, 30]
+  stage_steps: 100
+  per_env:
+    webarena: {horizons: [8, 12, 15], stage_steps: 80}
+)"),
+                      &clock);
+  EXPECT_EQ(c.MaxTurnsFor("webarena"), 8);
+  auto changes = c.OnProgress(80, {});
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].env(), "webarena");
+  EXPECT_EQ(c.MaxTurnsFor("webarena"), 12);
+  EXPECT_EQ(c.MaxTurnsFor("textcraft"), 10);
+  changes = c.OnProgress(160, {});
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(c.MaxTurnsFor("webarena"), 15);
+  EXPECT_EQ(c.MaxTurnsFor("textcraft"), 20);
+}
+
+CurriculumOptions Adaptive(double threshold, double plateau, int64_t min_steps) {
+  CurriculumOptions o;
+  o.mode = CurriculumOptions::Mode::kAdaptive;
+  o.default_track = {{6, 13, 20}, {0, 100, 200}};
+  o.adaptive.window = 5;
+  o.adaptive.success_threshold = threshold;
+  o.adaptive.plateau_delta = plateau;
+  o.adaptive.min_steps_per_stage = min_steps;
+  return o;
+}
+
+TEST(CurriculumTest, AdaptiveAdvancesWhenSuccessPassesThresholdAfterMinSteps) {
+  FakeClock clock;
+  Curriculum c = Make(Adaptive(/*threshold=*/0.8, /*plateau=*/0, /*min_steps=*/10), &clock);
+  // High success from the start, but the stage must last 10 steps.
+  for (int step = 1; step < 10; ++step) {
+    EXPECT_TRUE(c.OnProgress(step, {{"babyai", {10, 9}}}).empty()) << step;
+  }
+  auto changes = c.OnProgress(10, {{"babyai", {10, 9}}});
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].reason(), "threshold");
+  EXPECT_EQ(c.MaxTurnsFor("babyai"), 13);
+  // The window restarts in the new stage: low success keeps it there.
+  for (int step = 11; step < 40; ++step) {
+    EXPECT_TRUE(c.OnProgress(step, {{"babyai", {10, 3}}}).empty()) << step;
+  }
+  EXPECT_EQ(c.MaxTurnsFor("babyai"), 13);
+}
+
+TEST(CurriculumTest, AdaptiveAdvancesOnPlateau) {
+  FakeClock clock;
+  Curriculum c = Make(Adaptive(/*threshold=*/0, /*plateau=*/0.05, /*min_steps=*/0), &clock);
+  // Improving: 0.1, 0.2, ... each window beats the last by far.
+  int step = 0;
+  for (; step < 10; ++step) {
+    EXPECT_TRUE(c.OnProgress(step, {{"babyai", {100, 10 * step}}}).empty()) << step;
+  }
+  // Flat at 0.5: the last window stops improving over the one before.
+  std::vector<pb::StageChange> changes;
+  for (; step < 40 && changes.empty(); ++step) changes = c.OnProgress(step, {{"babyai", {100, 50}}});
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].reason(), "plateau");
+  EXPECT_EQ(changes[0].to_max_turns(), 13);
+}
+
+TEST(CurriculumTest, AdaptiveWaitsForMinimumTimeOnInjectedClock) {
+  FakeClock clock;
+  CurriculumOptions o = Adaptive(0.5, 0, 0);
+  o.adaptive.min_time_per_stage = absl::Minutes(10);
+  Curriculum c = Make(o, &clock);
+  for (int step = 0; step < 20; ++step) {
+    EXPECT_TRUE(c.OnProgress(step, {{"babyai", {4, 4}}}).empty());
+  }
+  clock.Advance(absl::Minutes(11));
+  EXPECT_EQ(c.OnProgress(20, {{"babyai", {4, 4}}}).size(), 1u);
+}
+
+TEST(CurriculumTest, ManualOverridePinsUntilReleased) {
+  FakeClock clock;
+  Curriculum c = Make(Parse("curriculum: {horizons: [10, 20, 30], stage_steps: 100}"), &clock);
+  auto pinned = c.SetHorizon("", std::nullopt, 25, false);
+  ASSERT_TRUE(pinned.ok()) << pinned.status();
+  EXPECT_EQ(c.MaxTurnsFor("x"), 25);
+  EXPECT_TRUE(c.OnProgress(300, {}).empty());  // pinned: the schedule waits
+  EXPECT_EQ(c.MaxTurnsFor("x"), 25);
+  ASSERT_TRUE(c.SetHorizon("", std::nullopt, std::nullopt, true).ok());
+  auto changes = c.OnProgress(301, {});
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(c.MaxTurnsFor("x"), 30);
+  ASSERT_TRUE(c.SetHorizon("", 0, std::nullopt, false).ok());
+  EXPECT_EQ(c.MaxTurnsFor("x"), 10);
+  EXPECT_TRUE(c.HorizonProto().tracks(0).pinned());
+}
+
+TEST(CurriculumTest, BadOverridesGetClearErrors) {
+  FakeClock clock;
+  Curriculum c = Make(Parse("curriculum: {horizons: [10, 20, 30]}"), &clock);
+  auto negative = c.SetHorizon("", std::nullopt, -3, false);
+  EXPECT_EQ(negative.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(negative.status().message().find("-3"), std::string::npos);
+  EXPECT_EQ(c.SetHorizon("", 3, std::nullopt, false).status().code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(c.SetHorizon("", -1, std::nullopt, false).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto unknown = c.SetHorizon("nosuchenv", std::nullopt, 5, false);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(unknown.status().message().find("nosuchenv"), std::string::npos);
+  EXPECT_EQ(c.SetHorizon("", std::nullopt, std::nullopt, false).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.MaxTurnsFor("x"), 10);  // nothing changed
+}
+
+TEST(CurriculumTest, StateRoundTripResumesInTheRightStage) {
+  FakeClock clock;
+  CurriculumOptions o = Adaptive(0.8, 0, 0);
+  Curriculum before = Make(o, &clock);
+  for (int step = 0; step < 5; ++step) before.OnProgress(step, {{"babyai", {10, 9}}});
+  ASSERT_EQ(before.MaxTurnsFor("babyai"), 13);
+  before.OnProgress(6, {{"babyai", {10, 2}}});
+  pb::CurriculumState state = before.State();
+
+  Curriculum after = Make(o, &clock);
+  ASSERT_EQ(after.MaxTurnsFor("babyai"), 6);
+  auto restored = after.Restore(state);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(after.MaxTurnsFor("babyai"), 13);
+  EXPECT_EQ(after.State().tracks(0).recent_success_size(), 1);
+  EXPECT_EQ(after.State().tracks(0).since_step(), state.tracks(0).since_step());
+  EXPECT_GE(after.history().size(), before.history().size());
+
+  pb::CurriculumState bad = state;
+  bad.mutable_tracks(0)->set_stage(7);
+  EXPECT_EQ(after.Restore(bad).status().code(), absl::StatusCode::kOutOfRange);
+  bad = state;
+  bad.mutable_tracks(0)->set_env("gone");
+  EXPECT_EQ(after.Restore(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(after.MaxTurnsFor("babyai"), 13);
+}
+
+TEST(CurriculumTest, RejectsBadConfig) {
+  for (const char* yaml : {
+           "curriculum: {horizons: []}",
+           "curriculum: {horizons: [10, 5]}",
+           "curriculum: {horizons: [0, 5]}",
+           "curriculum: {horizons: [10, 20], stage_steps: 0}",
+           "curriculum: {horizons: [10, 20], stage_starts: [5, 10]}",
+           "curriculum: {mode: sometimes, horizons: [10]}",
+           "curriculum: {mode: adaptive, horizons: [10, 20]}",
+           "curriculum: {horizons: [a, b]}",
+       }) {
+    auto config = Config::FromString(yaml);
+    ASSERT_TRUE(config.ok());
+    auto options = CurriculumOptions::FromYaml(config->Find("curriculum"));
+    EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument) << yaml;
+  }
+}
+
+// The shipped presets reproduce the paper's schedules.
+TEST(CurriculumTest, PresetsMatchThePaper) {
+  struct Expect {
+    const char* file;
+    std::vector<int32_t> horizons;
+    int64_t delta;
+  };
+  for (const Expect& e : std::vector<Expect>{{"textcraft", {10, 20, 30}, 100},
+                                             {"sciworld", {10, 20, 30}, 100},
+                                             {"babyai", {6, 13, 20}, 100},
+                                             {"deepsearch", {5, 8, 10}, 100},
+                                             {"webarena", {8, 12, 15}, 80}}) {
+    std::string path = std::string(AG_PRESET_DIR) + "/" + e.file + ".yaml";
+    auto config = Config::FromFile(path);
+    ASSERT_TRUE(config.ok()) << config.status();
+    auto options = CurriculumOptions::FromYaml(config->Find("curriculum"));
+    ASSERT_TRUE(options.ok()) << path << ": " << options.status();
+    const TrackSchedule& t =
+        options->per_env.count(e.file) ? options->per_env.at(e.file) : options->default_track;
+    EXPECT_EQ(t.horizons, e.horizons) << path;
+    ASSERT_EQ(t.stage_starts.size(), 3u);
+    EXPECT_EQ(t.stage_starts[1], e.delta) << path;
+    EXPECT_EQ(t.stage_starts[2], 2 * e.delta) << path;
+  }
+  for (const char* extra : {"mixed", "adaptive"}) {
+    auto config = Config::FromFile(std::string(AG_PRESET_DIR) + "/" + extra + ".yaml");
+    ASSERT_TRUE(config.ok()) << config.status();
+    EXPECT_TRUE(CurriculumOptions::FromYaml(config->Find("curriculum")).ok()) << extra;
+  }
+}
+
+}  // namespace
+}  // namespace agentgym::scheduler

@@ -1,0 +1,66 @@
+#include "scheduler/task_fetcher.h"
+
+#include "absl/strings/str_cat.h"
+#include "agentgym/env/v1/env.grpc.pb.h"
+#include "core/grpc_status.h"
+#include "grpcpp/create_channel.h"
+
+namespace agentgym::scheduler {
+namespace {
+
+namespace envpb = ::agentgym::env::v1;
+
+class GrpcTaskFetcher : public TaskFetcher {
+ public:
+  GrpcTaskFetcher(absl::Duration timeout, size_t max_tasks)
+      : timeout_(timeout), max_tasks_(max_tasks) {}
+
+  absl::StatusOr<std::vector<EnvTask>> ListTrainTasks(const std::string& address,
+                                                      const std::string& env) override {
+    auto stub = envpb::Env::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    std::vector<EnvTask> tasks;
+    envpb::ListTasksRequest request;
+    request.set_env(env);
+    request.set_split(envpb::SPLIT_TRAIN);
+    request.set_page_size(1000);
+    for (;;) {
+      grpc::ClientContext context;
+      SetDeadline(context, timeout_);
+      envpb::ListTasksResponse response;
+      absl::Status status = FromGrpcStatus(stub->ListTasks(&context, request, &response));
+      if (!status.ok()) {
+        return absl::Status(status.code(), absl::StrCat("ListTasks(", env, ") on ", address,
+                                                        ": ", status.message()));
+      }
+      for (const auto& t : response.tasks()) {
+        if (t.split() != envpb::SPLIT_TRAIN && t.split() != envpb::SPLIT_UNSPECIFIED) continue;
+        tasks.push_back(EnvTask{t.task_id(), t.task_type()});
+      }
+      if (tasks.size() > max_tasks_) {
+        return absl::InvalidArgumentError(absl::StrCat("env '", env, "' on ", address,
+                                                       " lists more than ", max_tasks_,
+                                                       " train tasks"));
+      }
+      if (response.next_page_token().empty()) break;
+      if (response.next_page_token() == request.page_token()) {
+        return absl::InternalError(absl::StrCat("ListTasks(", env, ") on ", address,
+                                                " returned the same page token twice"));
+      }
+      request.set_page_token(response.next_page_token());
+    }
+    return tasks;
+  }
+
+ private:
+  const absl::Duration timeout_;
+  const size_t max_tasks_;
+};
+
+}  // namespace
+
+std::unique_ptr<TaskFetcher> MakeGrpcTaskFetcher(absl::Duration timeout, size_t max_tasks) {
+  return std::make_unique<GrpcTaskFetcher>(timeout, max_tasks);
+}
+
+}  // namespace agentgym::scheduler
