@@ -31,6 +31,8 @@ struct Generator::Sequence {
   TurnResult turn;
 };
 
+Generator::~Generator() = default;
+
 Generator::Generator(CausalLm model, GeneratorOptions options)
     : model_(std::move(model)), options_(std::move(options)) {}
 

@@ -66,6 +66,7 @@ struct StepEvent {
 class Generator {
  public:
   static absl::StatusOr<std::unique_ptr<Generator>> Create(CausalLm model, GeneratorOptions options);
+  ~Generator();  // Out of line: Sequence is complete only in generator.cc.
 
   // INVALID_ARGUMENT for an empty prompt, ids out of vocab, bad params or
   // stop strings without a decode callback; OUT_OF_RANGE when the prompt fills

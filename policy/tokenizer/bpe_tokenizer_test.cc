@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -109,6 +110,31 @@ TEST(BpeTokenizerTest, HandlesLongWhitespaceRunsAndRepeatsFromCache) {
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(*tok->Decode(*first), text);
   EXPECT_EQ(*tok->Encode(text, true), *first);
+}
+
+TEST(BpeTokenizerTest, ConcurrentEncodesAgreeWithSerialOnes) {
+  auto json = testing::TinyTokenizerJson();
+  auto tok = BpeTokenizer::FromJson(json.dump());
+  ASSERT_TRUE(tok.ok());
+  std::vector<std::string> texts;
+  for (int i = 0; i < 200; ++i) texts.push_back("hello world " + std::to_string(i * 7919) + " shell\n");
+  std::vector<std::vector<int32_t>> serial;
+  for (const auto& text : texts) serial.push_back(*(*tok)->Encode(text, true));
+  // A fresh tokenizer, so the threads race on an empty cache.
+  auto shared = BpeTokenizer::FromJson(json.dump());
+  ASSERT_TRUE(shared.ok());
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = 0; i < texts.size(); ++i) {
+        auto ids = (*shared)->Encode(texts[(i + t * 50) % texts.size()], true);
+        if (!ids.ok() || *ids != serial[(i + t * 50) % texts.size()]) ++mismatches[t];
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_THAT(mismatches, ElementsAre(0, 0, 0, 0));
 }
 
 // Reference ids produced by Hugging Face's JS tokenizers (see

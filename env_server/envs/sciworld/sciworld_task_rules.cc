@@ -68,7 +68,7 @@ class MeasureTask : public SciTask {
     const Object& s = w.object(p_.substance);
     if (s.temperature >= p_.initial_temperature + 10) Achieve(2);
     if (s.phase != Phase::kSolid) Achieve(3);
-    if (r.measured == p_.substance && s.phase != Phase::kSolid) Achieve(4);
+    if (r.measured == p_.substance && r.measured_phase != Phase::kSolid) Achieve(4);
     if (r.focus < 0) return {};
     if (r.focus == p_.thermometer) Achieve(0);
     else if (r.focus == p_.substance) Achieve(1);

@@ -141,6 +141,34 @@ TEST(SciWorldEnvTest, UnknownTypeAndIndexAreErrors) {
   EXPECT_FALSE(Env().NewEpisode({"find", Split::kTrain, -1}, 1, &start).ok());
 }
 
+// Oracle turns per type over many tasks (how kTypeTurns in sciworld.cc was set):
+//   env_sciworld_test --gtest_also_run_disabled_tests --gtest_filter=*TurnStats*
+TEST(SciWorldEnvTest, DISABLED_OracleTurnStats) {
+  for (const auto& type : Env().Describe().task_types) {
+    int max_turns = 0, solved = 0, n = 0;
+    for (Split split : {Split::kTrain, Split::kTest}) {
+      int64_t count = split == Split::kTrain ? type.train_count : type.test_count;
+      for (int64_t i = 0; i < std::min<int64_t>(count, 1000); ++i, ++n) {
+        EpisodeStart start;
+        auto ep = Env().NewEpisode({type.name, split, i}, i, &start);
+        ASSERT_TRUE(ep.ok());
+        int turns = 0;
+        while (auto action = (*ep)->OracleAction()) {
+          auto out = (*ep)->Step(*action);
+          ++turns;
+          if (out->done || out->truncated) {
+            solved += out->success;
+            break;
+          }
+        }
+        max_turns = std::max(max_turns, turns);
+      }
+    }
+    std::cout << type.name << ": solved " << solved << "/" << n << ", max oracle turns " << max_turns
+              << "\n";
+  }
+}
+
 // Prints one oracle episode per type (used for docs/envs/sciworld.md):
 //   env_sciworld_test --gtest_also_run_disabled_tests --gtest_filter=*PrintOracle*
 TEST(SciWorldEnvTest, DISABLED_PrintOracleEpisodes) {

@@ -180,7 +180,7 @@ std::string World::Describe(int id) const {
 
 std::string World::LookAround() const {
   std::string s = absl::StrCat("This room is called the ", objects_[agent_room_].name,
-                               ". In it, you see:");
+                               ". In it, you see:\n\tthe agent");
   for (int kid : Children(agent_room_)) absl::StrAppend(&s, "\n\t", Describe(kid));
   std::vector<std::string> exits;
   for (int r : doors_[agent_room_]) exits.push_back(objects_[r].name);
@@ -454,6 +454,7 @@ ActionResult World::Act(const std::string& c) {
     found = Resolve(c.substr(on + 4), &other);
     if (!found.valid) return found;
     r.measured = other;
+    r.measured_phase = objects_[other].phase;
     r.observation = absl::StrCat("The thermometer measures a temperature of ",
                                  static_cast<int>(std::lround(objects_[other].temperature)),
                                  " degrees celsius.");

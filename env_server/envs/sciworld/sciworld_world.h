@@ -55,6 +55,7 @@ struct ActionResult {
   bool valid = true;
   int focus = -1;     // object the agent focused on, or -1
   int measured = -1;  // object the thermometer was used on, or -1
+  Phase measured_phase = Phase::kSolid;  // its phase when measured (before the tick)
   bool mixed = false;
 };
 
