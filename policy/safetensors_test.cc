@@ -60,7 +60,10 @@ TEST_F(SafetensorsTest, RoundTripsEveryDtypeExactly) {
       {"c.f16", torch::randn({7}).to(torch::kFloat16)},
       {"d.i64", torch::arange(6, torch::kLong).view({2, 3})},
       {"e.empty", torch::zeros({0, 4})},
-      {"f.scalar", torch::tensor(3.5f).view({})}};
+      // A 0-dim tensor (shape []). Not `.view({})`: `{}` binds to view(ScalarType)
+      // and reinterprets the bytes as uint8.
+      {"f.scalar", torch::scalar_tensor(3.5f)}};
+  ASSERT_EQ(in["f.scalar"].dim(), 0);
   const std::string path = dir_ + "/x.safetensors";
   ASSERT_TRUE(WriteSafetensors(path, in, {{"format", "pt"}}).ok());
   absl::StatusOr<std::unique_ptr<SafetensorsFile>> f = SafetensorsFile::Open(path);
@@ -71,6 +74,7 @@ TEST_F(SafetensorsTest, RoundTripsEveryDtypeExactly) {
     absl::StatusOr<torch::Tensor> got = (*f)->Get(name);
     ASSERT_TRUE(got.ok()) << got.status();
     EXPECT_EQ(got->scalar_type(), t.scalar_type()) << name;
+    EXPECT_EQ(got->sizes(), t.sizes()) << name;
     EXPECT_TRUE(torch::equal(*got, t)) << name;
   }
   // The data section is 8-byte aligned, so tensors map without copies.
@@ -152,7 +156,9 @@ TEST_F(SafetensorsTest, FuzzedHeadersNeverCrash) {
     }
     absl::Status s = ParseImage(bytes);
     ok += s.ok();
-    if (!s.ok()) EXPECT_FALSE(s.message().empty());
+    if (!s.ok()) {
+      EXPECT_FALSE(s.message().empty());
+    }
   }
   EXPECT_LT(ok, 3000);  // Most mutations must be caught.
 }

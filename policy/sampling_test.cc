@@ -16,8 +16,12 @@ std::pair<std::vector<double>, SampleResult> Frequencies(const SamplingParams& p
   std::vector<const SamplingParams*> params(n, &p);
   std::vector<at::Generator*> gens(n, &gen);
   SampleResult r = SampleRows(logits, params, gens);
-  std::vector<double> freq(kProbs.size(), 0.0);
-  for (int64_t i = 0; i < n; ++i) freq[r.tokens[i].item<int64_t>()] += 1.0 / n;
+  // Count in integers and divide once, so an all-one-token outcome is exactly 1.0
+  // (summing 1/n n times is not).
+  std::vector<int64_t> counts(kProbs.size(), 0);
+  for (int64_t i = 0; i < n; ++i) ++counts[r.tokens[i].item<int64_t>()];
+  std::vector<double> freq;
+  for (int64_t c : counts) freq.push_back(static_cast<double>(c) / n);
   return {freq, r};
 }
 
