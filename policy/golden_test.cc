@@ -36,7 +36,7 @@ TEST_P(GoldenTest, LogitsMatchPytorchReference) {
   EXPECT_EQ((*gen)[0].tokens[0], want[0][5].argmax().item<int64_t>());
 }
 
-INSTANTIATE_TEST_SUITE_P(Layouts, GoldenTest, ::testing::Values("golden_qwen2", "golden_llama3"));
+INSTANTIATE_TEST_SUITE_P(Layouts, GoldenTest, ::testing::Values("golden_qwen2", "golden_llama3", "golden_llama_bias"));
 
 }  // namespace
 }  // namespace agentgym::policy

@@ -40,7 +40,7 @@ AttentionImpl::AttentionImpl(const ModelConfig& c)
   q_proj = register_module("q_proj", MakeLinear(c.hidden_size, heads_ * head_dim_, c.attention_bias));
   k_proj = register_module("k_proj", MakeLinear(c.hidden_size, kv_heads_ * head_dim_, c.attention_bias));
   v_proj = register_module("v_proj", MakeLinear(c.hidden_size, kv_heads_ * head_dim_, c.attention_bias));
-  o_proj = register_module("o_proj", MakeLinear(heads_ * head_dim_, c.hidden_size, false));
+  o_proj = register_module("o_proj", MakeLinear(heads_ * head_dim_, c.hidden_size, c.OProjBias()));
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
@@ -71,9 +71,9 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
 }
 
 MlpImpl::MlpImpl(const ModelConfig& c) {
-  gate_proj = register_module("gate_proj", MakeLinear(c.hidden_size, c.intermediate_size, false));
-  up_proj = register_module("up_proj", MakeLinear(c.hidden_size, c.intermediate_size, false));
-  down_proj = register_module("down_proj", MakeLinear(c.intermediate_size, c.hidden_size, false));
+  gate_proj = register_module("gate_proj", MakeLinear(c.hidden_size, c.intermediate_size, c.mlp_bias));
+  up_proj = register_module("up_proj", MakeLinear(c.hidden_size, c.intermediate_size, c.mlp_bias));
+  down_proj = register_module("down_proj", MakeLinear(c.intermediate_size, c.hidden_size, c.mlp_bias));
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
@@ -104,8 +104,10 @@ DecoderImpl::DecoderImpl(const ModelConfig& c) {
 }
 
 torch::Tensor RopeInverseFrequencies(const ModelConfig& c) {
+  // float32 throughout, as transformers computes it: float64 would be more
+  // exact but drifts from HF by ~1e-7 relative, i.e. ~1e-3 rad at 32k positions.
   const int64_t hd = c.HeadDim();
-  torch::Tensor inv = 1.0 / torch::pow(c.rope_theta, torch::arange(0, hd, 2, torch::kFloat64) / hd);
+  torch::Tensor inv = 1.0 / torch::pow(c.rope_theta, torch::arange(0, hd, 2, torch::kLong).to(torch::kFloat32) / hd);
   if (c.rope_scaling.has_value()) {
     // Llama-3: keep high frequencies, divide low ones by `factor`, interpolate between.
     const Llama3RopeScaling& s = *c.rope_scaling;
@@ -119,7 +121,7 @@ torch::Tensor RopeInverseFrequencies(const ModelConfig& c) {
     torch::Tensor medium = (wavelen >= high_wavelen).logical_and(wavelen <= low_wavelen);
     inv = torch::where(medium, smoothed, scaled);
   }
-  return inv.to(torch::kFloat32);
+  return inv;
 }
 
 CausalLmImpl::CausalLmImpl(const ModelConfig& c) : config_(c) {

@@ -55,7 +55,9 @@ int64_t ModelConfig::NumParameters() const {
   const int64_t q = num_attention_heads * hd, kv = num_key_value_heads * hd;
   int64_t attn = hidden_size * q + 2 * hidden_size * kv + q * hidden_size;
   if (attention_bias) attn += q + 2 * kv;
-  const int64_t mlp = 3 * hidden_size * intermediate_size;
+  if (OProjBias()) attn += hidden_size;
+  int64_t mlp = 3 * hidden_size * intermediate_size;
+  if (mlp_bias) mlp += 2 * intermediate_size + hidden_size;
   const int64_t layer = attn + mlp + 2 * hidden_size;
   int64_t total = vocab_size * hidden_size + num_hidden_layers * layer + hidden_size;
   if (!tie_word_embeddings) total += vocab_size * hidden_size;
@@ -80,6 +82,10 @@ absl::Status ModelConfig::Validate() const {
   }
   if (HeadDim() % 2 != 0) return bad("head_dim must be even for rotary embeddings");
   if (rope_theta <= 0) return bad("rope_theta must be > 0");
+  if (model_type != "qwen2" && model_type != "llama") return bad("model_type must be qwen2 or llama");
+  if (model_type == "qwen2" && (!attention_bias || mlp_bias)) {
+    return bad("qwen2 has q/k/v bias and no MLP bias (attention_bias true, mlp_bias false)");
+  }
   if (max_position_embeddings <= 0) return bad("max_position_embeddings must be > 0");
   if (rope_scaling.has_value()) {
     const auto& s = *rope_scaling;
@@ -106,6 +112,7 @@ std::string ModelConfig::ToJson() const {
   j["rope_theta"] = rope_theta;
   j["rms_norm_eps"] = rms_norm_eps;
   j["attention_bias"] = attention_bias;
+  if (model_type == "llama") j["mlp_bias"] = mlp_bias;
   j["tie_word_embeddings"] = tie_word_embeddings;
   j["hidden_act"] = "silu";
   if (rope_scaling.has_value()) {
@@ -155,6 +162,14 @@ absl::StatusOr<ModelConfig> ParseModelConfig(const std::string& json_text) {
   if (absl::Status s = ReadBool(j, "tie_word_embeddings", &c.tie_word_embeddings); !s.ok()) return s;
   if (c.model_type == "llama") {
     if (absl::Status s = ReadBool(j, "attention_bias", &c.attention_bias); !s.ok()) return s;
+    if (absl::Status s = ReadBool(j, "mlp_bias", &c.mlp_bias); !s.ok()) return s;
+  } else {
+    // Qwen2 with sliding-window attention needs a windowed mask we do not build.
+    bool sliding = false;
+    if (absl::Status s = ReadBool(j, "use_sliding_window", &sliding); !s.ok()) return s;
+    if (sliding) {
+      return absl::InvalidArgumentError("config.json: use_sliding_window true is not supported");
+    }
   }
   if (absl::Status s = ReadBool(j, "agentgym_value_head", &c.value_head); !s.ok()) return s;
   if (auto it = j.find("hidden_act"); it != j.end() && it->is_string() && *it != "silu") {

@@ -31,7 +31,10 @@ struct ModelConfig {
   int64_t max_position_embeddings = 32768;
   double rope_theta = 10000.0;
   double rms_norm_eps = 1e-6;
-  bool attention_bias = true;  // Qwen2 has q/k/v bias; Llama does not.
+  // q/k/v projection bias: always on for Qwen2; Llama's "attention_bias"
+  // (default false), which for Llama also puts a bias on o_proj.
+  bool attention_bias = true;
+  bool mlp_bias = false;  // Llama's "mlp_bias": bias on gate/up/down_proj.
   bool tie_word_embeddings = false;
   std::optional<Llama3RopeScaling> rope_scaling;
   // Not an HF field: adds a Linear(hidden, 1) value head on the last hidden
@@ -40,6 +43,8 @@ struct ModelConfig {
   int64_t bos_token_id = -1;
   int64_t eos_token_id = -1;
 
+  // Llama applies attention_bias to o_proj too; Qwen2 never biases o_proj.
+  bool OProjBias() const { return model_type == "llama" && attention_bias; }
   int64_t HeadDim() const {
     return head_dim > 0 ? head_dim : hidden_size / num_attention_heads;
   }

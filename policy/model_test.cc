@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "policy/model_config.h"
 #include "policy/test_util.h"
 
@@ -67,6 +69,47 @@ TEST(ModelConfigTest, RejectsBadConfigsWithFieldName) {
       R"({"vocab_size":10,"hidden_size":8,"intermediate_size":8,"num_hidden_layers":1,
           "num_attention_heads":2,"rope_scaling":{"rope_type":"yarn","factor":2}})");
   EXPECT_THAT(rope.status().message(), ::testing::HasSubstr("yarn"));
+}
+
+TEST(ModelConfigTest, LlamaBiasesAddOProjAndMlpBiasesAndQwenSlidingWindowIsRefused) {
+  absl::StatusOr<ModelConfig> c = ParseModelConfig(
+      R"({"model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":12,"num_hidden_layers":1,
+          "num_attention_heads":2,"num_key_value_heads":1,"head_dim":6,"attention_bias":true,"mlp_bias":true})");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->OProjBias());
+  absl::StatusOr<CausalLm> m = CreateModel(*c, torch::kCPU);
+  ASSERT_TRUE(m.ok()) << m.status();
+  std::map<std::string, std::vector<int64_t>> shapes;
+  int64_t n = 0;
+  for (const auto& p : (*m)->named_parameters()) {
+    shapes[p.key()] = p.value().sizes().vec();
+    n += p.value().numel();
+  }
+  EXPECT_EQ(shapes["model.layers.0.self_attn.q_proj.weight"], (std::vector<int64_t>{12, 8}));  // 2 heads x 6.
+  EXPECT_EQ(shapes["model.layers.0.self_attn.o_proj.bias"], (std::vector<int64_t>{8}));
+  EXPECT_EQ(shapes["model.layers.0.mlp.down_proj.bias"], (std::vector<int64_t>{8}));
+  EXPECT_EQ(shapes["model.layers.0.mlp.gate_proj.bias"], (std::vector<int64_t>{12}));
+  EXPECT_EQ(n, c->NumParameters());
+  absl::StatusOr<ModelConfig> again = ParseModelConfig(c->ToJson());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->mlp_bias);
+  // Qwen2 never biases o_proj; a sliding-window Qwen2 needs a mask we do not build.
+  EXPECT_FALSE(Qwen25Config0_5B().OProjBias());
+  absl::StatusOr<ModelConfig> sliding = ParseModelConfig(
+      R"({"model_type":"qwen2","vocab_size":10,"hidden_size":8,"intermediate_size":8,"num_hidden_layers":1,
+          "num_attention_heads":2,"use_sliding_window":true,"sliding_window":4})");
+  EXPECT_THAT(sliding.status().message(), ::testing::HasSubstr("use_sliding_window"));
+}
+
+TEST(ModelConfigTest, PresetsMatchTheReleasedQwen25Shapes) {
+  // Parameter counts of the released checkpoints (embeddings included).
+  EXPECT_EQ(Qwen25Config1_5B().NumParameters(), 1543714304);
+  EXPECT_EQ(Qwen25Config7B().NumParameters(), 7615616512);
+  for (const char* name : {"tiny", "qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-7b"}) {
+    absl::StatusOr<ModelConfig> c = PresetConfig(name);
+    ASSERT_TRUE(c.ok()) << name;
+    EXPECT_TRUE(c->Validate().ok()) << name;
+  }
 }
 
 TEST(ModelConfigTest, TinyPresetIsBetweenOneAndThreeMillionParameters) {

@@ -22,19 +22,30 @@ absl::StatusOr<ScoreOutput> ScoreTokens(CausalLm& model, const torch::Tensor& to
     in.position_ids = PositionsFromValid(real);
     in.mask = CausalMaskFromValid(real);
     ForwardOutput out = model->ForwardUnchecked(in);
-    const int64_t b = ids.size(0), l = ids.size(1);
+    const int64_t b = ids.size(0), l = ids.size(1), v = out.logits.size(2);
+    // The distribution predicting token t comes from the last real position
+    // before t: t - 1 unless padding sits in between (mixed padding).
+    torch::Tensor pos = torch::arange(l, torch::dtype(torch::kLong).device(dev)).expand({b, l});
+    torch::Tensor last_real = std::get<0>(torch::where(real, pos, torch::full_like(pos, -1)).cummax(1));
+    torch::Tensor prev = torch::cat({torch::full({b, 1}, -1, pos.options()), last_real.narrow(1, 0, l - 1)}, 1);
+    torch::Tensor scored = real.logical_and(prev >= 0);
+    torch::Tensor src = prev.clamp_min(0);
+    torch::Tensor logp = ProcessedLogProbs(out.logits, torch::full({1}, options.temperature),
+                                           torch::full({1}, options.top_k, torch::kLong),
+                                           torch::full({1}, options.top_p));  // [B, L, V]
+    // Element-wise gather logp[b, src[b, t], ids[b, t]]; differentiable.
+    torch::Tensor rows = (torch::arange(b, pos.options()).unsqueeze(1) * l + src).reshape({-1});
+    torch::Tensor flat = logp.reshape({b * l, v});
+    torch::Tensor target = flat.index({rows, ids.reshape({-1})}).view({b, l});
     ScoreOutput result;
-    auto zeros_col = torch::zeros({b, 1}, torch::dtype(torch::kFloat32).device(dev));
-    torch::Tensor pair_valid = real.narrow(1, 1, l - 1).logical_and(real.narrow(1, 0, l - 1));
-    torch::Tensor logp = ProcessedLogProbs(out.logits.narrow(1, 0, l - 1), options.temperature);
-    torch::Tensor target = logp.gather(-1, ids.narrow(1, 1, l - 1).unsqueeze(-1)).squeeze(-1);
-    target = torch::where(pair_valid, target, torch::zeros_like(target));
-    result.logprobs = torch::cat({zeros_col, target}, 1);
+    // A token the filters removed has log-prob -inf; it can only appear when
+    // top-k/top-p differ from what produced the tokens, and is kept visible.
+    result.logprobs = torch::where(scored, target, torch::zeros_like(target));
     if (options.compute_entropy) {
       torch::Tensor p = logp.exp();
-      torch::Tensor ent = -(p * torch::where(p > 0, logp, torch::zeros_like(logp))).sum(-1);
-      ent = torch::where(pair_valid, ent, torch::zeros_like(ent));
-      result.entropies = torch::cat({zeros_col, ent}, 1);
+      torch::Tensor ent = -(p * torch::where(p > 0, logp, torch::zeros_like(logp))).sum(-1);  // [B, L]
+      ent = ent.gather(1, src);
+      result.entropies = torch::where(scored, ent, torch::zeros_like(ent));
     }
     if (out.values.defined()) result.values = torch::where(real, out.values, torch::zeros_like(out.values));
     return result;

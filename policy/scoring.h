@@ -9,15 +9,18 @@
 namespace agentgym::policy {
 
 struct ScoreOptions {
-  // Must match the temperature the actor sampled with, so ratios compare
-  // log-probs of the same distribution. <= 0 is treated as 1.
+  // Must match what the actor sampled with, so ratios compare log-probs of the
+  // same distribution (see ProcessedLogProbs). temperature <= 0 is treated as 1.
   float temperature = 1.0f;
+  int64_t top_k = 0;
+  float top_p = 1.0f;
   bool compute_entropy = true;
 };
 
 // Per-token outputs aligned with the input tokens [B, L]:
-//   logprobs[b, t]  = log p(tokens[b, t] | tokens[b, <t]) for t >= 1 when
-//                     tokens t-1 and t are both real, else 0.
+//   logprobs[b, t]  = log p(tokens[b, t] | real tokens of row b before t) when
+//                     token t is real and some real token precedes it, else 0
+//                     (so the first real token of a row scores 0).
 //   entropies[b, t] = entropy of that same predictive distribution (else 0).
 //   values[b, t]    = value head on the hidden state at t (undefined without
 //                     a value head); 0 at padding.

@@ -50,6 +50,46 @@ TEST(ScoringTest, PaddingOnEitherSideGivesTheSameScores) {
   EXPECT_TRUE(torch::allclose(right.logprobs[1].narrow(0, 0, 5), sb.logprobs[0], 1e-5, 1e-5));
 }
 
+TEST(ScoringTest, PaddingHolesInsideARowAreSkipped) {
+  CausalLm m = RandomModel(SmallConfig());
+  torch::Tensor a = torch::randint(0, 61, {6}, torch::kLong);
+  ScoreOutput alone = *ScoreTokens(m, a.view({1, -1}), torch::ones({1, 6}));
+  // Same tokens with padding before, inside and after: [p a0 a1 p p a2 a3 a4 a5 p].
+  torch::Tensor ids = torch::full({1, 10}, 7, torch::kLong);
+  torch::Tensor valid = torch::zeros({1, 10}, torch::kBool);
+  const std::vector<int64_t> where = {1, 2, 5, 6, 7, 8};
+  for (size_t i = 0; i < where.size(); ++i) {
+    ids[0][where[i]] = a[i];
+    valid[0][where[i]] = true;
+  }
+  ScoreOutput holey = *ScoreTokens(m, ids, valid);
+  for (size_t i = 0; i < where.size(); ++i) {
+    EXPECT_NEAR(holey.logprobs[0][where[i]].item<float>(), alone.logprobs[0][i].item<float>(), 1e-5) << i;
+    EXPECT_NEAR(holey.entropies[0][where[i]].item<float>(), alone.entropies[0][i].item<float>(), 1e-5) << i;
+  }
+  EXPECT_EQ(holey.logprobs[0][2].item<float>() == 0.0f, false);  // Predicted from position 1.
+  EXPECT_EQ(holey.logprobs.masked_select(valid.logical_not()).abs().sum().item<float>(), 0.0f);
+}
+
+TEST(ScoringTest, TopKAndTopPMatchWhatGenerationReported) {
+  CausalLm m = RandomModel(SmallConfig());
+  const std::vector<int64_t> prompt = {3, 1, 4, 1, 5};
+  const SamplingParams p{.temperature = 0.9f, .top_k = 20, .top_p = 0.8f, .max_new_tokens = 8, .seed = 11};
+  absl::StatusOr<std::vector<TurnResult>> gen = GenerateBatch(m, {prompt}, {p});
+  ASSERT_TRUE(gen.ok()) << gen.status();
+  std::vector<int64_t> seq = prompt;
+  seq.insert(seq.end(), (*gen)[0].tokens.begin(), (*gen)[0].tokens.end());
+  torch::Tensor ids = torch::tensor(seq, torch::kLong).view({1, -1});
+  ScoreOutput s = *ScoreTokens(m, ids, torch::ones_like(ids), {.temperature = 0.9f, .top_k = 20, .top_p = 0.8f});
+  ScoreOutput plain = *ScoreTokens(m, ids, torch::ones_like(ids), {.temperature = 0.9f});
+  for (size_t i = 0; i < (*gen)[0].tokens.size(); ++i) {
+    const int64_t t = prompt.size() + i;
+    EXPECT_NEAR(s.logprobs[0][t].item<float>(), (*gen)[0].logprobs[i], 1e-4) << i;
+    // Renormalising over the nucleus can only raise a kept token's log-prob.
+    EXPECT_GE(s.logprobs[0][t].item<float>(), plain.logprobs[0][t].item<float>() - 1e-6) << i;
+  }
+}
+
 TEST(ScoringTest, EntropyMatchesTheDistribution) {
   CausalLm m = RandomModel(SmallConfig());
   torch::Tensor ids = torch::tensor({1, 2, 3}, torch::kLong).view({1, 3});

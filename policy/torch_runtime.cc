@@ -1,5 +1,6 @@
 #include "policy/torch_runtime.h"
 
+#include <dlfcn.h>
 #include <link.h>
 
 #include <climits>
@@ -29,6 +30,16 @@ int CollectBlas(struct dl_phdr_info* info, size_t, void* data) {
 
 }  // namespace
 
+int SetOpenBlasThreads(int threads) {
+  using SetFn = void (*)(int);
+  using GetFn = int (*)();
+  auto set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  auto get = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  if (set == nullptr || get == nullptr) return -1;
+  set(threads);
+  return get();
+}
+
 std::string LoadedBlasLibrary() {
   std::string path;
   dl_iterate_phdr(&CollectBlas, &path);
@@ -40,15 +51,22 @@ absl::Status ConfigureTorchRuntime(const TorchRuntimeOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat("intra_op_threads must be >= 1, got ", options.intra_op_threads));
   }
   at::set_num_threads(options.intra_op_threads);
+  // at::set_num_threads covers OpenMP (and MKL), not OpenBLAS's own pthread
+  // pool, which would otherwise use every core for each GEMM.
+  const int blas_threads = SetOpenBlasThreads(options.intra_op_threads);
   auto log = GetLogger("policy");
   std::string blas_info = "?";
   for (absl::string_view part : absl::StrSplit(torch::show_config(), absl::ByAnyChar("\n,"))) {
-    part = absl::StripLeadingAsciiWhitespace(part);
-    if (absl::StartsWith(part, "BLAS_INFO=")) blas_info = std::string(part.substr(10));
+    // The entry reads "  - Build settings: BLAS_INFO=generic".
+    const size_t at = part.find("BLAS_INFO=");
+    if (at != absl::string_view::npos && (at == 0 || part[at - 1] == ' ')) {
+      blas_info = std::string(absl::StripAsciiWhitespace(part.substr(at + 10)));
+    }
   }
   const std::string loaded = LoadedBlasLibrary();
-  log->info("LibTorch {}: intra-op threads {}, BLAS built for '{}', loaded BLAS: {}", TORCH_VERSION,
-            at::get_num_threads(), blas_info, loaded.empty() ? "none mapped" : loaded);
+  log->info("LibTorch {}: intra-op threads {}, BLAS built for '{}', loaded BLAS: {}, OpenBLAS threads: {}",
+            TORCH_VERSION, at::get_num_threads(), blas_info, loaded.empty() ? "none mapped" : loaded,
+            blas_threads < 0 ? std::string("n/a") : std::to_string(blas_threads));
   if (loaded.find("openblas") == std::string::npos && loaded.find("mkl") == std::string::npos) {
     log->warn("no optimised BLAS loaded (reference BLAS is ~15x slower); install libopenblas0-pthread");
   }

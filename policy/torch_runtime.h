@@ -15,10 +15,14 @@ struct TorchRuntimeOptions {
   int intra_op_threads = 1;
 };
 
-// Sets LibTorch's intra-op thread count and logs (info, "policy" logger) the
+// Sets LibTorch's intra-op thread count (OpenMP and OpenBLAS) and logs (info, "policy" logger) the
 // BLAS library actually loaded and LibTorch's build config. Call once at
 // start-up, before any torch work. INVALID_ARGUMENT for threads < 1.
 absl::Status ConfigureTorchRuntime(const TorchRuntimeOptions& options);
+
+// Sets OpenBLAS's own thread pool size when OpenBLAS is loaded and returns
+// the count it reports; -1 when no OpenBLAS is loaded.
+int SetOpenBlasThreads(int threads);
 
 // Resolved path of the BLAS shared library loaded in this process (e.g.
 // ".../openblas-pthread/libblas.so.3"), or "" when none is mapped.

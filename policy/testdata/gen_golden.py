@@ -28,7 +28,16 @@ CONFIGS = {
                           tie_word_embeddings=False, hidden_act="silu", attention_bias=False,
                           rope_scaling=dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0,
                                             high_freq_factor=4.0, original_max_position_embeddings=16)),
+    # Llama with every optional bias (attention_bias also biases o_proj) and a
+    # head_dim that is not hidden_size / num_attention_heads.
+    "golden_llama_bias": dict(model_type="llama", vocab_size=64, hidden_size=32, intermediate_size=48,
+                              num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                              max_position_embeddings=128, rope_theta=500000.0, rms_norm_eps=1e-5,
+                              tie_word_embeddings=False, hidden_act="silu", attention_bias=True, mlp_bias=True,
+                              rope_scaling=None),
 }
+# Fixed per fixture so adding one leaves the others unchanged.
+SEEDS = {"golden_llama3": 1234, "golden_qwen2": 1235, "golden_llama_bias": 1236}
 
 
 def write_safetensors(path, tensors):
@@ -52,8 +61,10 @@ def write_safetensors(path, tensors):
 def make_weights(cfg, gen):
     h, i = cfg["hidden_size"], cfg["intermediate_size"]
     nh, kvh = cfg["num_attention_heads"], cfg["num_key_value_heads"]
-    hd = h // nh
+    hd = cfg.get("head_dim") or h // nh
     bias = cfg["model_type"] == "qwen2" or cfg.get("attention_bias", False)
+    o_bias = cfg["model_type"] == "llama" and cfg.get("attention_bias", False)  # LlamaAttention.o_proj
+    mlp_bias = cfg.get("mlp_bias", False)
     w = {}
 
     def rnd(*shape, mean=0.0, std=0.2):
@@ -70,6 +81,12 @@ def make_weights(cfg, gen):
             w[p + "self_attn.q_proj.bias"] = rnd(nh * hd)
             w[p + "self_attn.k_proj.bias"] = rnd(kvh * hd)
             w[p + "self_attn.v_proj.bias"] = rnd(kvh * hd)
+        if o_bias:
+            w[p + "self_attn.o_proj.bias"] = rnd(h)
+        if mlp_bias:
+            w[p + "mlp.gate_proj.bias"] = rnd(i)
+            w[p + "mlp.up_proj.bias"] = rnd(i)
+            w[p + "mlp.down_proj.bias"] = rnd(h)
         w[p + "mlp.gate_proj.weight"] = rnd(i, h)
         w[p + "mlp.up_proj.weight"] = rnd(i, h)
         w[p + "mlp.down_proj.weight"] = rnd(h, i)
@@ -110,7 +127,7 @@ def rotate_half(x):
 def reference_logits(cfg, w, ids):
     b, t = ids.shape
     h, nh, kvh = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
-    hd = h // nh
+    hd = cfg.get("head_dim") or h // nh
     eps = cfg["rms_norm_eps"]
     pos = torch.arange(t).float()
     freqs = torch.outer(pos, inv_freq(cfg, hd))
@@ -131,7 +148,7 @@ def reference_logits(cfg, w, ids):
         v = v.repeat_interleave(nh // kvh, dim=1)
         att = (q @ k.transpose(2, 3)) / math.sqrt(hd) + causal
         att = torch.softmax(att.float(), dim=-1).to(q.dtype)
-        o = (att @ v).transpose(1, 2).reshape(b, t, h)
+        o = (att @ v).transpose(1, 2).reshape(b, t, nh * hd)
         x = x + lin(o, "self_attn.o_proj")
         y = rms(x, w[p + "post_attention_layernorm.weight"], eps)
         x = x + lin(torch.nn.functional.silu(lin(y, "mlp.gate_proj")) * lin(y, "mlp.up_proj"), "mlp.down_proj")
@@ -141,8 +158,8 @@ def reference_logits(cfg, w, ids):
 
 
 def main():
-    for i, (name, cfg) in enumerate(sorted(CONFIGS.items())):
-        gen = torch.Generator().manual_seed(1234 + i)
+    for name, cfg in sorted(CONFIGS.items()):
+        gen = torch.Generator().manual_seed(SEEDS[name])
         w = make_weights(cfg, gen)
         ids = torch.randint(0, cfg["vocab_size"], (2, 11), generator=gen)
         with torch.no_grad():
