@@ -8,6 +8,12 @@
 #include "nlohmann/json.hpp"
 
 namespace agentgym::env::searchqa {
+namespace {
+
+// A retriever answer bigger than this breaks the contract (k passages).
+constexpr size_t kMaxAnswerBytes = 8 << 20;
+
+}  // namespace
 
 absl::StatusOr<std::vector<Passage>> LocalSearchBackend::Search(std::string_view query,
                                                                 int k) const {
@@ -52,20 +58,46 @@ absl::StatusOr<std::vector<Passage>> HttpSearchBackend::Search(std::string_view 
                                                                int k) const {
   httplib::Client client(host_, port_);
   const auto timeout = std::chrono::milliseconds(timeout_ms_);
+  // Connect, each read and each write are bounded by the timeout; the whole
+  // answer is bounded by the same deadline (checked as the body arrives), so
+  // a server that trickles bytes cannot hold an episode past it either.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   client.set_connection_timeout(timeout);
   client.set_read_timeout(timeout);
   client.set_write_timeout(timeout);
-  nlohmann::json request = {{"query", std::string(query)}, {"k", k}};
+  client.set_keep_alive(false);
+  nlohmann::json payload = {{"query", std::string(query)}, {"k", k}};
+  httplib::Request request;
+  request.method = "POST";
+  request.path = path_;
+  request.set_header("Content-Type", "application/json");
   // Invalid UTF-8 cannot reach here (the server checks actions), but dump
   // replaces rather than throws to be safe.
-  httplib::Result result =
-      client.Post(path_, request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  "application/json");
+  request.body = payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string body;
+  enum class Cancel { kNone, kDeadline, kTooLarge } cancel = Cancel::kNone;
+  request.content_receiver = [&](const char* data, size_t size, uint64_t, uint64_t) {
+    if (body.size() + size > kMaxAnswerBytes) {
+      cancel = Cancel::kTooLarge;
+      return false;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      cancel = Cancel::kDeadline;
+      return false;
+    }
+    body.append(data, size);
+    return true;
+  };
+  httplib::Result result = client.send(request);
   const std::string where = absl::StrCat("search backend ", host_, ":", port_, path_);
   if (!result) {
     const httplib::Error error = result.error();
-    if (error == httplib::Error::Read || error == httplib::Error::Write ||
-        error == httplib::Error::ConnectionTimeout) {
+    if (cancel == Cancel::kTooLarge) {
+      return absl::InternalError(
+          absl::StrCat(where, ": answer larger than ", kMaxAnswerBytes, " bytes"));
+    }
+    if (cancel == Cancel::kDeadline || error == httplib::Error::Read ||
+        error == httplib::Error::Write || error == httplib::Error::ConnectionTimeout) {
       return absl::DeadlineExceededError(
           absl::StrCat(where, ": no answer within ", timeout_ms_, " ms (",
                        httplib::to_string(error), ")"));
@@ -75,13 +107,13 @@ absl::StatusOr<std::vector<Passage>> HttpSearchBackend::Search(std::string_view 
   if (result->status != 200) {
     return absl::UnavailableError(absl::StrCat(where, " answered HTTP ", result->status));
   }
-  nlohmann::json body = nlohmann::json::parse(result->body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object() || !body.contains("results") ||
-      !body["results"].is_array()) {
+  nlohmann::json answer = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (answer.is_discarded() || !answer.is_object() || !answer.contains("results") ||
+      !answer["results"].is_array()) {
     return absl::InternalError(absl::StrCat(where, " answered without a \"results\" array"));
   }
   std::vector<Passage> out;
-  for (const nlohmann::json& item : body["results"]) {
+  for (const nlohmann::json& item : answer["results"]) {
     if (static_cast<int>(out.size()) >= k) break;
     if (!item.is_object() || !item.contains("text") || !item["text"].is_string()) {
       return absl::InternalError(absl::StrCat(where, ": a result has no string \"text\""));

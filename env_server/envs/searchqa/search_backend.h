@@ -41,8 +41,12 @@ class LocalSearchBackend : public SearchBackend {
 // An external retriever over HTTP. Contract (docs/envs/searchqa.md):
 //   POST <path>  {"query": "...", "k": 3}
 //   200          {"results": [{"id": "...", "title": "...", "text": "..."}, ...]}
-// One short-lived connection per call (httplib clients are not thread-safe),
-// bounded by `timeout_ms` for connect, read and write.
+// One short-lived connection per call (httplib clients are not thread-safe).
+// Every call ends within about `timeout_ms`: connect, each read and write, and
+// the whole answer share that deadline, so an unreachable, silent or trickling
+// retriever is an error status, never a hang. (Host names resolve through the
+// system resolver first, which the deadline does not cover: use an IP address
+// where that matters.)
 class HttpSearchBackend : public SearchBackend {
  public:
   // `url` is http://host:port/path (https is not supported: INVALID_ARGUMENT).

@@ -1,5 +1,10 @@
 #include "env_server/envs/searchqa/search_backend.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -18,7 +23,7 @@ namespace {
 // behaviour the test picks; joined on destruction.
 class FakeRetriever {
  public:
-  enum class Mode { kOk, kHttpError, kBadJson, kSlow };
+  enum class Mode { kOk, kHttpError, kBadJson, kSlow, kTrickle };
 
   explicit FakeRetriever(Mode mode) : mode_(mode) {
     server_.Post("/retrieve", [this](const httplib::Request& req, httplib::Response& res) {
@@ -29,6 +34,18 @@ class FakeRetriever {
         case Mode::kHttpError: res.status = 500; return;
         case Mode::kBadJson: res.set_content("{\"hits\": 3}", "application/json"); return;
         case Mode::kSlow: release_.WaitForNotificationWithTimeout(absl::Seconds(10)); break;
+        case Mode::kTrickle:
+          // Headers at once, then one byte every 50 ms for up to 10 s: no
+          // single read waits long, only the whole answer is late.
+          res.set_chunked_content_provider(
+              "application/json", [this](size_t sent, httplib::DataSink& sink) {
+                if (sent >= 200 || release_.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
+                  sink.done();
+                  return true;
+                }
+                return sink.write(" ", 1);
+              });
+          return;
         case Mode::kOk: break;
       }
       nlohmann::json results = nlohmann::json::array();
@@ -42,6 +59,13 @@ class FakeRetriever {
     port_ = server_.bind_to_any_port("127.0.0.1");
     // bind_to_any_port already listens, so clients queue until the loop runs.
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // httplib's stop() does nothing until the loop has started, so a fixture
+    // destroyed before that would wait on the thread forever. Wait for it.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!server_.is_running() && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::yield();
+    }
+    EXPECT_TRUE(server_.is_running()) << "fake retriever did not start";
   }
   ~FakeRetriever() {
     Release();
@@ -99,16 +123,55 @@ TEST(HttpSearchBackendTest, MapsServerFailuresToStatuses) {
   }
 }
 
+// A loopback port with a socket that listens (so connects complete in the
+// kernel) but never accepts or answers; closed on destruction.
+class SilentListener {
+ public:
+  explicit SilentListener(bool listen) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    port_ = ntohs(addr.sin_port);
+    if (listen) {
+      EXPECT_EQ(::listen(fd_, 4), 0);
+    }
+  }
+  ~SilentListener() { close(fd_); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/retrieve"; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 TEST(HttpSearchBackendTest, ReportsUnreachableServer) {
-  int port = 0;
-  {
-    FakeRetriever server(FakeRetriever::Mode::kOk);
-    port = std::stoi(server.url().substr(std::string("http://127.0.0.1:").size()));
-  }  // stopped: nothing listens on the port now
-  auto backend = HttpSearchBackend::Create(
-      "http://127.0.0.1:" + std::to_string(port) + "/retrieve", 500);
+  // Bound but not listening: connects are refused at once.
+  SilentListener closed(/*listen=*/false);
+  auto backend = HttpSearchBackend::Create(closed.url(), 500);
   ASSERT_TRUE(backend.ok());
   EXPECT_EQ((*backend)->Search("q", 3).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(HttpSearchBackendTest, GivesUpOnAServerThatNeverAnswers) {
+  SilentListener silent(/*listen=*/true);
+  auto backend = HttpSearchBackend::Create(silent.url(), 200);
+  ASSERT_TRUE(backend.ok());
+  auto results = (*backend)->Search("q", 3);
+  EXPECT_EQ(results.status().code(), absl::StatusCode::kDeadlineExceeded) << results.status();
+}
+
+TEST(HttpSearchBackendTest, GivesUpOnAServerThatTricklesItsAnswer) {
+  FakeRetriever server(FakeRetriever::Mode::kTrickle);
+  auto backend = HttpSearchBackend::Create(server.url(), 300);
+  ASSERT_TRUE(backend.ok());
+  auto results = (*backend)->Search("q", 3);
+  server.Release();
+  EXPECT_EQ(results.status().code(), absl::StatusCode::kDeadlineExceeded) << results.status();
 }
 
 TEST(HttpSearchBackendTest, RejectsBadUrls) {

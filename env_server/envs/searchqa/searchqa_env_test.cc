@@ -1,6 +1,5 @@
 #include "env_server/envs/searchqa/searchqa_env.h"
 
-#include <chrono>
 #include <cstdlib>
 #include <iostream>
 
@@ -110,18 +109,13 @@ TEST(SearchQaEnvTest, BamboogleAnswersAreInNoPassageAboutTheSubject) {
   }
 }
 
-TEST(SearchQaEnvTest, BuildsQuicklyAndSearchesInMicroseconds) {
-  auto t0 = std::chrono::steady_clock::now();
-  auto env = SearchQaEnv::Create({});
-  auto t1 = std::chrono::steady_clock::now();
-  ASSERT_TRUE(env.ok());
-  const double build_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
-  const auto& world = static_cast<const SearchQaEnv&>(**env).world();
+TEST(SearchQaEnvTest, Bm25RanksTheOraclePageInTheTop3) {
+  // Speed is measured by agentgym-env-bench (docs/benchmarks.md), not here.
+  const auto& world = Env().world();
   const KnowledgeBase& kb = *world.kb;
   // Every oracle query of every train question, and how often its page is in
   // the top 3.
   int queries = 0, found = 0;
-  auto s0 = std::chrono::steady_clock::now();
   for (const QuestionSet& set : world.sets) {
     for (const Question& q : set.train) {
       for (const Lookup& l : q.lookups) {
@@ -130,17 +124,8 @@ TEST(SearchQaEnvTest, BuildsQuicklyAndSearchesInMicroseconds) {
       }
     }
   }
-  auto s1 = std::chrono::steady_clock::now();
-  const double us_per_query =
-      std::chrono::duration<double, std::micro>(s1 - s0).count() / std::max(1, queries);
-  std::cout << "searchqa: " << kb.docs().size() << " docs, index+KB+questions built in "
-            << build_ms << " ms, world ~" << kb.ApproxBytes() / 1024 << " KiB; " << queries
-            << " BM25 queries at " << us_per_query << " us/query; oracle page in top-3 for "
-            << 100.0 * found / queries << "%\n";
   EXPECT_GE(kb.docs().size(), 2000u);
-  EXPECT_LT(build_ms, 5000);  // generous for sanitizer/debug builds; ~0.2 s in release
-  EXPECT_LT(us_per_query, 1000);
-  EXPECT_GT(found, queries * 9 / 10);
+  EXPECT_GT(found, queries * 9 / 10) << found << " of " << queries;
 }
 
 TEST(SearchQaEnvTest, GradesAnswersByExactMatchAndF1) {
@@ -184,10 +169,15 @@ TEST(SearchQaEnvTest, ExplainsInvalidActionsAndKeepsGoing) {
     EXPECT_FALSE(out->done) << bad;
     EXPECT_NE(out->observation.find("Invalid action"), std::string::npos) << bad;
   }
-  auto out = ep->Step("<search>founder</search>");
+  // A query no document shares a term with is a valid search with no hits.
+  auto out = ep->Step("search[zzzqqq]");
   ASSERT_TRUE(out.ok());
   EXPECT_TRUE(out->action_valid);
-  EXPECT_NE(out->observation.find("Search results"), std::string::npos);
+  EXPECT_NE(out->observation.find("No documents match"), std::string::npos) << out->observation;
+  out = ep->Step("<search>founded</search>");
+  ASSERT_TRUE(out.ok());
+  EXPECT_TRUE(out->action_valid);
+  EXPECT_NE(out->observation.find("Search results"), std::string::npos) << out->observation;
   out = ep->Step("open[d0001]");
   ASSERT_TRUE(out.ok());
   EXPECT_TRUE(out->action_valid);
