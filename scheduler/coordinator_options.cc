@@ -73,6 +73,7 @@ absl::StatusOr<CoordinatorServerOptions> CoordinatorOptionsFromConfig(const Conf
   AG_ASSIGN_OR_RETURN(int64_t window, config.GetOr<int64_t>("coordinator.status_window", 20));
   if (window <= 0) return absl::InvalidArgumentError("coordinator.status_window must be > 0");
   s.status_window = static_cast<size_t>(window);
+  AG_ASSIGN_OR_RETURN(s.state_file, config.GetOr<std::string>("coordinator.state_file", ""));
   AG_ASSIGN_OR_RETURN(s.learner_address,
                       config.GetOr<std::string>("coordinator.learner_address", ""));
   AG_ASSIGN_OR_RETURN(s.rendezvous_address,

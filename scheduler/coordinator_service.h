@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -34,6 +35,10 @@ struct CoordinatorOptions {
   // Used while no learner rank 0 has registered one (e.g. fixed deployments).
   std::string learner_address;
   std::string rendezvous_address;
+  // Where the curriculum (stage of every track, adaptive window, history) and
+  // the paused flag are saved on every change and loaded at start, so a
+  // restarted coordinator continues in the right stage. Empty: not saved.
+  std::string state_file;
   size_t max_outstanding_per_actor = 4096;
   int32_t max_groups_per_request = 1024;
   int32_t max_group_size = 256;
@@ -42,14 +47,17 @@ struct CoordinatorOptions {
 // The Coordinator gRPC service (sync API): registry with leases, task
 // sampling and reassignment, the horizon curriculum, pause/resume, and run
 // status. Every handler validates its request and answers with a gRPC status
-// that says what was wrong. All state sits behind one mutex; the only call
-// made outside it is the task fetch from an env server (which may be slow).
-// Thread-safe. The clock, metrics registry and JSONL writer are not owned
-// and must outlive the service; the JSONL writer may be null.
+// that says what was wrong. All state sits behind one mutex. Task lists of
+// envs the config does not list are fetched from env servers by one worker
+// thread the service owns, so Register and Heartbeat never wait on an env
+// server. Thread-safe. The clock, metrics registry and JSONL writer are not
+// owned and must outlive the service; the JSONL writer may be null.
 class CoordinatorService final : public coordinator::v1::Coordinator::Service {
  public:
   // INVALID_ARGUMENT when the options do not make a run (bad curriculum, no
-  // envs). `fetcher` may be null when every env lists its tasks in config.
+  // envs), or a state file that does not fit the config; UNAVAILABLE when
+  // the state file cannot be read. `fetcher` may be null when every env
+  // lists its tasks in config.
   static absl::StatusOr<std::unique_ptr<CoordinatorService>> Create(
       CoordinatorOptions options, Clock* clock, metrics::Registry* metrics,
       std::unique_ptr<TaskFetcher> fetcher, metrics::JsonlWriter* jsonl = nullptr);
@@ -84,11 +92,16 @@ class CoordinatorService final : public coordinator::v1::Coordinator::Service {
   // The server calls it periodically; tests call it after moving the clock.
   int Reap();
 
-  // Ends every WatchStatus stream so the gRPC server can shut down.
+  // Ends every WatchStatus stream so the gRPC server can shut down, and
+  // stops and joins the task-fetch worker. Idempotent; the destructor calls it.
   void Shutdown();
+  ~CoordinatorService() override;
 
   pb::RunStatus Status();
   size_t reassign_queue_size();
+  // Blocks until no task fetch is queued or running (tests; returns false on
+  // timeout).
+  bool WaitForTaskFetches(absl::Duration timeout);
 
  private:
   struct Outstanding {
@@ -114,13 +127,14 @@ class CoordinatorService final : public coordinator::v1::Coordinator::Service {
   void UpdateMetricsLocked(const pb::RunStatus& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void BumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { ++revision_; }
   std::string PickServerLocked(const std::string& env) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Fetches task lists for the configured envs served at `address` that
-  // have none yet. Called without the lock; failures are logged and retried
-  // on the server's next heartbeat.
-  void FetchMissingTasks(const std::string& address, const std::vector<std::string>& envs)
-      ABSL_LOCKS_EXCLUDED(mu_);
-  std::vector<std::string> EnvsNeedingTasksLocked(const Component& c) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues a task-list fetch for every configured env that `c` (an env
+  // server) serves and that has no tasks and no fetch pending. A failed
+  // fetch is logged and queued again on the server's next heartbeat.
+  void QueueTaskFetchesLocked(const Component& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FetchLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  // Writes the curriculum and paused flag to options_.state_file (if set).
+  void SaveStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status LoadStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const CoordinatorOptions options_;
   Clock* const clock_;
@@ -140,6 +154,12 @@ class CoordinatorService final : public coordinator::v1::Coordinator::Service {
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
   int64_t revision_ ABSL_GUARDED_BY(mu_) = 0;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  struct Fetch {
+    std::string address, env;
+  };
+  std::deque<Fetch> fetch_queue_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> fetching_ ABSL_GUARDED_BY(mu_);  // envs queued or in flight
+  std::thread fetch_thread_;  // started in Create when there is a fetcher
 };
 
 }  // namespace agentgym::scheduler

@@ -267,7 +267,9 @@ TEST_F(CoordinatorServiceTest, LapsedEnvServerLeavesThePoolUntilItReturns) {
   EXPECT_EQ(none.error_code(), StatusCode::UNAVAILABLE);
   pb::RunStatus status = Status();
   for (const auto& c : status.components()) {
-    if (c.component_id() == env) EXPECT_EQ(c.health(), pb::HEALTH_DOWN);
+    if (c.component_id() == env) {
+      EXPECT_EQ(c.health(), pb::HEALTH_DOWN);
+    }
   }
   Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5001", {"textcraft"}, env);
   EXPECT_EQ(last_directives_.env_servers_size(), 1);
@@ -278,6 +280,8 @@ TEST_F(CoordinatorServiceTest, TasksAreFetchedFromEnvServersWhenConfigHasNone) {
   Start();
   std::string actor = Register(pb::ROLE_ACTOR, "");
   Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5003", {"webshop", "unknown-env"});
+  // The fetch runs on the service's worker, not inside Register.
+  ASSERT_TRUE(service_->WaitForTaskFetches(absl::Seconds(20)));
   EXPECT_EQ(fetcher_->calls_.load(), 1);  // only the configured env without tasks
   pb::GetTasksResponse resp;
   ASSERT_TRUE(GetTasks(actor, 2, 1, &resp).ok());

@@ -1,9 +1,11 @@
-// Status aggregation and metrics of CoordinatorService (split from
-// coordinator_service.cc to keep files small).
+// CoordinatorService: run status (GetStatus, WatchStatus) and the metrics
+// that mirror it.
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "scheduler/coordinator_internal.h"
 #include "scheduler/coordinator_service.h"
 
 namespace agentgym::scheduler {
@@ -148,6 +150,55 @@ void CoordinatorService::UpdateMetricsLocked(const pb::RunStatus& s) {
                {{"address", h.address()}})
         ->Set(h.error_rate());
   }
+}
+
+grpc::Status CoordinatorService::GetStatus(grpc::ServerContext*, const pb::GetStatusRequest*,
+                                           pb::RunStatus* resp) {
+  absl::MutexLock lock(&mu_);
+  *resp = StatusLocked();
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::WatchStatus(grpc::ServerContext* context,
+                                             const pb::WatchStatusRequest* req,
+                                             grpc::ServerWriter<pb::RunStatus>* writer) {
+  if (req->min_interval_ms() < 0 || req->max_interval_ms() < 0) {
+    return Invalid("watch_status: intervals must be >= 0");
+  }
+  const absl::Duration min_interval =
+      absl::Milliseconds(req->min_interval_ms() > 0 ? req->min_interval_ms() : 200);
+  const absl::Duration max_interval = std::max(
+      min_interval, absl::Milliseconds(req->max_interval_ms() > 0 ? req->max_interval_ms() : 5000));
+  // Waits use real time: this paces a network stream, not the run's logic.
+  // They wake every 100 ms at most to notice a cancelled stream.
+  constexpr absl::Duration kPoll = absl::Milliseconds(100);
+  absl::MutexLock lock(&mu_);
+  while (!shutting_down_ && !context->IsCancelled()) {
+    pb::RunStatus status = StatusLocked();
+    const int64_t sent_revision = revision_;
+    mu_.Unlock();
+    bool ok = writer->Write(status);
+    mu_.Lock();
+    if (!ok) break;  // the client went away
+    const absl::Time earliest = absl::Now() + min_interval;
+    const absl::Time latest = absl::Now() + max_interval;
+    auto stop = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return shutting_down_; };
+    while (absl::Now() < earliest && !context->IsCancelled()) {
+      if (mu_.AwaitWithTimeout(absl::Condition(&stop),
+                               std::min(kPoll, earliest - absl::Now()))) {
+        break;
+      }
+    }
+    auto changed = [this, sent_revision]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return shutting_down_ || revision_ != sent_revision;
+    };
+    while (absl::Now() < latest && !context->IsCancelled()) {
+      if (mu_.AwaitWithTimeout(absl::Condition(&changed), std::min(kPoll, latest - absl::Now()))) {
+        break;
+      }
+    }
+  }
+  return grpc::Status::OK;
 }
 
 }  // namespace agentgym::scheduler

@@ -5,11 +5,13 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "agentgym/coordinator/v1/coordinator.grpc.pb.h"
 #include "core/grpc_status.h"
 #include "google/protobuf/util/json_util.h"
@@ -261,8 +263,10 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return kCtlOk;
   }
   if (watch_cmd->parsed()) {
-    // The stream has no overall deadline (it runs until stopped); the first
-    // update must arrive within --timeout-ms or the coordinator is unreachable.
+    // The stream runs until stopped, so it has no overall deadline; instead
+    // each update has one. The coordinator sends one at least every
+    // --interval-ms, so a gap longer than that plus --timeout-ms means it
+    // is gone: a watchdog cancels the call and we say so.
     grpc::ClientContext ctx;
     pb::WatchStatusRequest request;
     request.set_min_interval_ms(interval_ms);
@@ -272,10 +276,30 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
       return fail("watch", grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                         absl::StrCat("no connection within ", timeout_ms, " ms")));
     }
+    absl::Mutex watchdog_mu;
+    absl::Time last_update = absl::Now();
+    bool done = false, stalled = false;
+    std::thread watchdog([&] {
+      const absl::Duration limit = absl::Milliseconds(interval_ms + timeout_ms);
+      absl::MutexLock lock(&watchdog_mu);
+      auto finished = [&done]() { return done; };
+      while (!done) {
+        watchdog_mu.AwaitWithDeadline(absl::Condition(&finished), last_update + limit);
+        if (!done && absl::Now() >= last_update + limit) {
+          stalled = true;
+          ctx.TryCancel();
+          return;
+        }
+      }
+    });
     auto reader = stub->WatchStatus(&ctx, request);
     pb::RunStatus status;
     int64_t seen = 0;
     while (reader->Read(&status)) {
+      {
+        absl::MutexLock lock(&watchdog_mu);
+        last_update = absl::Now();
+      }
       if (json) {
         out << Json(status) << "\n";
       } else {
@@ -292,7 +316,17 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
       }
     }
     grpc::Status s = reader->Finish();
+    {
+      absl::MutexLock lock(&watchdog_mu);
+      done = true;
+    }
+    watchdog.join();
     if (count > 0 && seen >= count) return kCtlOk;
+    if (stalled) {
+      return fail("watch", grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                        absl::StrCat("no update for ", interval_ms + timeout_ms,
+                                                     " ms")));
+    }
     if (!s.ok()) return fail("watch", s);
     return kCtlOk;
   }

@@ -1,17 +1,12 @@
 #include "scheduler/ctl.h"
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "scheduler/coordinator_server.h"
+#include "scheduler/testing/closed_port.h"
 
 namespace agentgym::scheduler {
 namespace {
@@ -144,70 +139,13 @@ TEST_F(CtlTest, WatchStreamsUpdates) {
 }
 
 TEST(CtlUnreachableTest, SaysItCannotReachTheCoordinator) {
-  Result r = Ctl({"--coordinator", "127.0.0.1:1", "--timeout-ms", "2000", "status"});
+  testutil::ClosedPort closed;
+  Result r = Ctl({"--coordinator", closed.address(), "--timeout-ms", "2000", "status"});
   EXPECT_EQ(r.code, kCtlUnreachable);
-  EXPECT_NE(r.err.find("cannot reach the coordinator at 127.0.0.1:1"), std::string::npos)
+  EXPECT_NE(r.err.find("cannot reach the coordinator at " + closed.address()), std::string::npos)
       << r.err;
-  r = Ctl({"--coordinator", "127.0.0.1:1", "--timeout-ms", "500", "watch"});
+  r = Ctl({"--coordinator", closed.address(), "--timeout-ms", "500", "watch"});
   EXPECT_EQ(r.code, kCtlUnreachable);
-}
-
-// The real binaries: agentgym-coordinator on a free port, agentgym-ctl talking
-// to it.
-std::pair<int, std::string> RunCommand(const std::string& command) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return {-1, ""};
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
-TEST(CtlBinaryTest, CtlTalksToARealCoordinatorProcess) {
-  std::string config = absl::StrCat("/tmp/ctl_test_config.", ::getpid(), ".yaml");
-  {
-    std::ofstream out(config);
-    out << "envs:\n  - {name: textcraft, weight: 1, tasks: [a, b, c]}\n"
-           "curriculum: {horizons: [8, 12, 15], stage_steps: 80}\n";
-  }
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], STDOUT_FILENO);
-    close(fds[0]);
-    execl(AG_COORDINATOR_BIN, "agentgym-coordinator", "--config", config.c_str(), "--listen",
-          "127.0.0.1:0", "--log-level", "warn", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(fds[1]);
-  FILE* child_out = fdopen(fds[0], "r");
-  char line[256] = {0};
-  // The coordinator prints its address once it serves, or exits (EOF).
-  ASSERT_NE(fgets(line, sizeof(line), child_out), nullptr);
-  std::string text(line);
-  ASSERT_EQ(text.rfind("listening on ", 0), 0u) << text;
-  std::string address = text.substr(13, text.find('\n') - 13);
-
-  auto [code, out] = RunCommand(absl::StrCat(AG_CTL_BIN, " --coordinator ", address, " status"));
-  EXPECT_EQ(code, 0) << out;
-  EXPECT_NE(out.find("8,12,15"), std::string::npos) << out;
-  std::tie(code, out) =
-      RunCommand(absl::StrCat(AG_CTL_BIN, " --coordinator ", address, " set-horizon 0"));
-  EXPECT_EQ(code, 1) << out;
-  EXPECT_NE(out.find("must be in 1.."), std::string::npos) << out;
-  std::tie(code, out) = RunCommand(
-      absl::StrCat(AG_CTL_BIN, " --coordinator 127.0.0.1:1 --timeout-ms 1000 components"));
-  EXPECT_EQ(code, 2) << out;
-  EXPECT_NE(out.find("cannot reach the coordinator"), std::string::npos) << out;
-
-  kill(pid, SIGTERM);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  fclose(child_out);
-  std::remove(config.c_str());
 }
 
 }  // namespace

@@ -128,7 +128,7 @@ absl::Status Registry::Heartbeat(const std::string& id, const pb::ComponentLoad*
   auto it = components_.find(id);
   if (it == components_.end()) {
     return absl::NotFoundError(
-        absl::StrCat("unknown component id '", id, "'; register first"));
+        absl::StrCat(kUnknownComponentHint, " '", id, "'; register first"));
   }
   Component& c = it->second;
   absl::Time now = clock_->Now();
@@ -137,7 +137,8 @@ absl::Status Registry::Heartbeat(const std::string& id, const pb::ComponentLoad*
   if (c.health == pb::HEALTH_DOWN || now - c.last_heartbeat > options_.lease) {
     c.health = pb::HEALTH_DOWN;
     return absl::FailedPreconditionError(absl::StrCat(
-        "lease of component '", id, "' lapsed; register again (its work was reassigned)"));
+        "lease of component '", id, "' lapsed; ", kRegisterAgainHint,
+        " (its work was reassigned)"));
   }
   c.last_heartbeat = now;
   if (load != nullptr) c.load = *load;
@@ -175,7 +176,7 @@ std::vector<Component> Registry::Reap() {
 absl::StatusOr<const Component*> Registry::Get(const std::string& id) const {
   auto it = components_.find(id);
   if (it == components_.end()) {
-    return absl::NotFoundError(absl::StrCat("unknown component id '", id, "'"));
+    return absl::NotFoundError(absl::StrCat(kUnknownComponentHint, " '", id, "'"));
   }
   return &it->second;
 }

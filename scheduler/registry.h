@@ -14,6 +14,12 @@ namespace agentgym::scheduler {
 
 namespace pb = ::agentgym::coordinator::v1;
 
+// Error messages that tell a component to Register again: a lapsed lease
+// (FAILED_PRECONDITION) and an id the coordinator does not know (NOT_FOUND,
+// e.g. after a coordinator restart). CoordinatorClient looks for them.
+inline constexpr char kRegisterAgainHint[] = "register again";
+inline constexpr char kUnknownComponentHint[] = "unknown component id";
+
 struct Component {
   std::string id;
   pb::Role role = pb::ROLE_UNSPECIFIED;

@@ -4,6 +4,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "scheduler/testing/closed_port.h"
 
 namespace agentgym::scheduler {
 namespace {
@@ -62,7 +63,9 @@ TEST(GrpcTaskFetcherTest, ReadsEveryPageOfTrainTasks) {
 }
 
 TEST(GrpcTaskFetcherTest, UnreachableServerIsUnavailable) {
-  auto tasks = MakeGrpcTaskFetcher(absl::Milliseconds(500))->ListTrainTasks("127.0.0.1:1", "x");
+  testutil::ClosedPort closed;
+  auto tasks =
+      MakeGrpcTaskFetcher(absl::Milliseconds(500))->ListTrainTasks(closed.address(), "x");
   EXPECT_EQ(tasks.status().code(), absl::StatusCode::kUnavailable);
 }
 

@@ -1,0 +1,205 @@
+// CoordinatorService: learner progress, the curriculum's control RPCs
+// (SetHorizon, Pause/Resume, checkpoint state) and the state file.
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/grpc_status.h"
+#include "google/protobuf/util/json_util.h"
+#include "scheduler/coordinator_internal.h"
+#include "scheduler/coordinator_service.h"
+
+namespace agentgym::scheduler {
+
+void CoordinatorService::RecordStageChangesLocked(const std::vector<pb::StageChange>& changes) {
+  for (const pb::StageChange& c : changes) {
+    Log()->info("horizon track {}: stage {} -> {} (max turns {} -> {}) at step {} ({})",
+                TrackName(c.env()), c.from_stage(), c.to_stage(), c.from_max_turns(),
+                c.to_max_turns(), c.step(), c.reason());
+    metrics_->GetCounter("agentgym_curriculum_stage_changes_total", "Horizon stage changes",
+                         {{"env", TrackName(c.env())}, {"reason", c.reason()}})
+        ->Increment();
+    if (jsonl_ != nullptr) {
+      nlohmann::json event = {{"event", "stage_change"},  {"env", TrackName(c.env())},
+                              {"from_stage", c.from_stage()}, {"to_stage", c.to_stage()},
+                              {"from_max_turns", c.from_max_turns()},
+                              {"to_max_turns", c.to_max_turns()},
+                              {"step", c.step()},          {"unix_ms", c.unix_ms()},
+                              {"reason", c.reason()}};
+      absl::Status written = jsonl_->WriteObject(event);
+      if (!written.ok()) Log()->warn("{}", written.ToString());
+    }
+  }
+  if (!changes.empty()) BumpLocked();
+}
+
+void CoordinatorService::SaveStateLocked() {
+  if (options_.state_file.empty()) return;
+  pb::CoordinatorState state;
+  *state.mutable_curriculum() = curriculum_.State();
+  state.set_paused(paused_);
+  state.set_saved_unix_ms(absl::ToUnixMillis(clock_->Now()));
+  std::string json;
+  google::protobuf::util::JsonPrintOptions print;
+  print.add_whitespace = true;
+  print.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(state, &json, print);
+  // Write a sibling file and rename it over the old one, so a crash mid-write
+  // leaves the previous state intact.
+  const std::string tmp = options_.state_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::out | std::ios::trunc);
+    out << json;
+    out.flush();
+    if (!out) {
+      Log()->warn("cannot write coordinator state file '{}'", tmp);
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), options_.state_file.c_str()) != 0) {
+    Log()->warn("cannot rename '{}' to '{}'", tmp, options_.state_file);
+  }
+}
+
+absl::Status CoordinatorService::LoadStateLocked() {
+  if (options_.state_file.empty()) return absl::OkStatus();
+  std::ifstream in(options_.state_file);
+  if (!in) {
+    Log()->info("no coordinator state file at '{}': starting at stage 0", options_.state_file);
+    return absl::OkStatus();
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  pb::CoordinatorState state;
+  google::protobuf::util::JsonParseOptions parse;
+  parse.ignore_unknown_fields = true;
+  auto parsed = google::protobuf::util::JsonStringToMessage(text.str(), &state, parse);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("coordinator state file '",
+                                                   options_.state_file, "' is not valid: ",
+                                                   parsed.ToString()));
+  }
+  auto changes = curriculum_.Restore(state.curriculum());
+  if (!changes.ok()) {
+    return absl::Status(changes.status().code(),
+                        absl::StrCat("coordinator state file '", options_.state_file,
+                                     "' does not fit this config (", changes.status().message(),
+                                     "); move it away to start the curriculum afresh"));
+  }
+  paused_ = state.paused();
+  Log()->info("loaded coordinator state from '{}' (step {}, {})", options_.state_file,
+              state.curriculum().step(), paused_ ? "paused" : "running");
+  RecordStageChangesLocked(*changes);
+  return absl::OkStatus();
+}
+
+grpc::Status CoordinatorService::ReportProgress(grpc::ServerContext*,
+                                                const pb::ReportProgressRequest* req,
+                                                pb::ReportProgressResponse* resp) {
+  absl::Status valid = ProgressWindow::Validate(*req);
+  if (!valid.ok()) return ToGrpcStatus(valid);
+  absl::MutexLock lock(&mu_);
+  auto caller = CallerLocked(req->component_id(), pb::ROLE_LEARNER, "report_progress");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (req->step() < progress_.step()) {
+    Log()->warn("training step went back from {} to {}: the learner resumed from a checkpoint",
+                progress_.step(), req->step());
+  }
+  progress_.Add(*req, clock_->Now());
+  Curriculum::StepSuccess success;
+  for (const pb::EnvStats& e : req->env_stats()) {
+    auto& s = success[e.env()];
+    s.first += e.episodes();
+    s.second += e.successes();
+  }
+  std::vector<pb::StageChange> changes = curriculum_.OnProgress(req->step(), success);
+  RecordStageChangesLocked(changes);
+  SaveStateLocked();  // the adaptive window moves on every report
+  BumpLocked();
+  pb::RunStatus status = StatusLocked();
+  UpdateMetricsLocked(status);
+  if (jsonl_ != nullptr) {
+    nlohmann::json extra = {{"policy_version", status.policy_version()},
+                            {"horizon_revision", status.horizon().revision()}};
+    for (const auto& t : status.horizon().tracks()) {
+      extra["horizon"][TrackName(t.env())] = {{"stage", t.stage()}, {"max_turns", t.max_turns()}};
+    }
+    absl::Status written = jsonl_->Write(req->step(), *metrics_, extra);
+    if (!written.ok()) Log()->warn("{}", written.ToString());
+  }
+  *resp->mutable_directives() = DirectivesLocked();
+  for (auto& c : changes) *resp->add_stage_changes() = std::move(c);
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::SetHorizon(grpc::ServerContext*,
+                                            const pb::SetHorizonRequest* req,
+                                            pb::SetHorizonResponse* resp) {
+  std::optional<int32_t> stage, max_turns;
+  if (req->target_case() == pb::SetHorizonRequest::kStage) stage = req->stage();
+  if (req->target_case() == pb::SetHorizonRequest::kMaxTurns) max_turns = req->max_turns();
+  absl::MutexLock lock(&mu_);
+  auto changes = curriculum_.SetHorizon(req->env(), stage, max_turns, req->release());
+  if (!changes.ok()) return ToGrpcStatus(changes.status());
+  RecordStageChangesLocked(*changes);
+  SaveStateLocked();
+  UpdateMetricsLocked(StatusLocked());
+  *resp->mutable_horizon() = curriculum_.HorizonProto();
+  for (auto& c : *changes) *resp->add_stage_changes() = std::move(c);
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::Pause(grpc::ServerContext*, const pb::PauseRequest* req,
+                                       pb::PauseResponse* resp) {
+  absl::MutexLock lock(&mu_);
+  resp->set_was_paused(paused_);
+  if (!paused_) {
+    Log()->info("run paused{}{}", req->reason().empty() ? "" : ": ", req->reason());
+    paused_ = true;
+    BumpLocked();
+    SaveStateLocked();
+    UpdateMetricsLocked(StatusLocked());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::Resume(grpc::ServerContext*, const pb::ResumeRequest*,
+                                        pb::ResumeResponse* resp) {
+  absl::MutexLock lock(&mu_);
+  resp->set_was_paused(paused_);
+  if (paused_) {
+    Log()->info("run resumed");
+    paused_ = false;
+    BumpLocked();
+    SaveStateLocked();
+    UpdateMetricsLocked(StatusLocked());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::GetCurriculumState(grpc::ServerContext*,
+                                                    const pb::GetCurriculumStateRequest*,
+                                                    pb::CurriculumState* resp) {
+  absl::MutexLock lock(&mu_);
+  *resp = curriculum_.State();
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::RestoreCurriculumState(
+    grpc::ServerContext*, const pb::RestoreCurriculumStateRequest* req,
+    pb::RestoreCurriculumStateResponse* resp) {
+  if (!req->has_state()) return Invalid("restore_curriculum_state: state is required");
+  absl::MutexLock lock(&mu_);
+  auto changes = curriculum_.Restore(req->state());
+  if (!changes.ok()) return ToGrpcStatus(changes.status());
+  Log()->info("curriculum restored at step {}", req->state().step());
+  RecordStageChangesLocked(*changes);
+  SaveStateLocked();
+  UpdateMetricsLocked(StatusLocked());
+  *resp->mutable_horizon() = curriculum_.HorizonProto();
+  return grpc::Status::OK;
+}
+
+}  // namespace agentgym::scheduler
