@@ -1,0 +1,145 @@
+"""Serving Python envs: EnvServer (start/stop from code and tests) and serve()
+/ main() for env scripts.
+
+    class MyEnv(agentgym_env.Env): ...
+    if __name__ == "__main__":
+        agentgym_env.main([MyEnv])   # --listen, --port-file, limits as flags
+"""
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from concurrent import futures
+from typing import Optional, Sequence
+
+import grpc
+
+from agentgym_env import _stubs
+from agentgym_env.health import HealthService
+from agentgym_env.service import EnvService, close_session
+from agentgym_env.sessions import SessionStore
+
+log = logging.getLogger("agentgym_env")
+
+
+class EnvServer:
+    """Serves `envs` (Env subclasses) over the Env contract plus gRPC health.
+
+    A thread pool of `workers` runs RPCs (sessions step in parallel; one
+    session's steps are serialized); a reaper thread reclaims sessions idle for
+    longer than their TTL. stop() shuts down gracefully and joins the reaper.
+    """
+
+    def __init__(self, envs: Sequence[type], listen: str = "127.0.0.1:0",
+                 max_sessions: int = 4096, session_ttl_s: float = 600.0,
+                 max_action_bytes: int = 64 * 1024, max_batch_items: int = 4096,
+                 workers: int = 16, reap_interval_s: Optional[float] = None,
+                 max_message_bytes: int = 64 << 20):
+        if max_sessions <= 0 or session_ttl_s <= 0 or max_action_bytes <= 0 or workers <= 0:
+            raise ValueError("max_sessions, session_ttl_s, max_action_bytes and workers must be > 0")
+        self.sessions = SessionStore(max_sessions, session_ttl_s)
+        self.service = EnvService(envs, self.sessions, max_action_bytes, max_batch_items)
+        self.health = HealthService()
+        self._reap_interval = reap_interval_s or min(1.0, session_ttl_s / 2)
+        self._stop = threading.Event()
+        self._reaper = threading.Thread(target=self._reap_loop, name="agentgym-reaper")
+        opts = [("grpc.max_receive_message_length", max_message_bytes),
+                ("grpc.max_send_message_length", max_message_bytes),
+                ("grpc.so_reuseport", 0)]
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers,
+                                                              thread_name_prefix="agentgym-rpc"),
+                                   options=opts)
+        _stubs.env_pb2_grpc.add_EnvServicer_to_server(self.service, self._server)
+        _stubs.health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
+        self.port = self._server.add_insecure_port(listen)
+        if self.port == 0:
+            raise OSError(f"cannot listen on '{listen}'")
+        self.host = listen.rsplit(":", 1)[0]
+        self._started = False
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> "EnvServer":
+        self._server.start()
+        self._reaper.start()
+        self._started = True
+        log.info("serving envs [%s] on %s", ", ".join(
+            e.name for e in self.service.list_envs().envs), self.address)
+        return self
+
+    def _reap_loop(self) -> None:
+        while not self._stop.wait(self._reap_interval):
+            idle = self.sessions.evict_idle()
+            for session in idle:
+                close_session(session)
+            if idle:
+                log.info("reclaimed %d idle sessions (%d open)", len(idle), len(self.sessions))
+
+    def stop(self, grace_s: float = 5.0) -> None:
+        if not self._started:
+            return
+        self._started = False
+        self.health.stop()
+        self._server.stop(grace_s).wait()
+        self._stop.set()
+        self._reaper.join()
+        for session in self.sessions.drain():
+            close_session(session)
+
+    def wait(self) -> None:
+        self._server.wait_for_termination()
+
+    def __enter__(self) -> "EnvServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop(grace_s=0)
+
+
+def serve(envs: Sequence[type], port: int = 0, host: str = "127.0.0.1",
+          port_file: Optional[str] = None, **options) -> None:
+    """Serves until SIGTERM/SIGINT. Prints "listening on HOST:PORT" once ready
+    (port 0 picks a free port) and writes the port to `port_file` if given."""
+    server = EnvServer(envs, listen=f"{host}:{port}", **options).start()
+    print(f"listening on {server.address}", flush=True)
+    if port_file:
+        with open(port_file, "w") as f:
+            f.write(f"{server.port}\n")
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    log.info("signal received: shutting down")
+    server.stop()
+
+
+def main(envs: Sequence[type], argv: Optional[Sequence[str]] = None) -> int:
+    """A command line for an env script: flags mirror agentgym-env-server's."""
+    p = argparse.ArgumentParser(description="Serve " + ", ".join(e.name for e in envs) +
+                                " over the agentgym Env gRPC contract")
+    p.add_argument("--listen", default="127.0.0.1:50051",
+                   help="host:port to serve on; port 0 picks a free port")
+    p.add_argument("--port-file", help="write the bound port here once serving")
+    p.add_argument("--max-sessions", type=int, default=4096)
+    p.add_argument("--session-ttl-s", type=float, default=600.0)
+    p.add_argument("--max-action-bytes", type=int, default=64 * 1024)
+    p.add_argument("--workers", type=int, default=16, help="RPC threads")
+    p.add_argument("--log-level", default="info")
+    a = p.parse_args(argv)
+    logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    host, _, port = a.listen.rpartition(":")
+    if not host or not port.isdigit():
+        p.error(f"--listen '{a.listen}' must look like host:port")
+    try:
+        serve(envs, port=int(port), host=host, port_file=a.port_file,
+              max_sessions=a.max_sessions, session_ttl_s=a.session_ttl_s,
+              max_action_bytes=a.max_action_bytes, workers=a.workers)
+    except (OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
