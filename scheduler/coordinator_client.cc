@@ -391,6 +391,14 @@ void CoordinatorClient::Close() {
   }
   if (thread_.joinable()) thread_.join();
   if (!deregister) return;
+  // Deregistering puts unfinished groups back in line: report the finished
+  // ones first so they are not handed out again.
+  bool pending;
+  {
+    absl::MutexLock lock(&mu_);
+    pending = !completed_.empty();
+  }
+  if (pending) Beat();
   pb::DeregisterRequest request;
   request.set_component_id(component_id());
   grpc::ClientContext context;

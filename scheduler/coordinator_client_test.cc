@@ -171,6 +171,23 @@ TEST(CoordinatorClientTest, CompletedGroupsTravelWithTheNextCall) {
   EXPECT_EQ(coordinator.Find(status, actor->component_id())->outstanding_groups(), 2);
 }
 
+TEST(CoordinatorClientTest, CloseReportsFinishedGroupsThenDeregisters) {
+  Coordinator coordinator(absl::Hours(1));
+  auto env = Options(coordinator.address(), pb::ROLE_ENV_SERVER, "127.0.0.1:5001");
+  env.registration.mutable_capabilities()->add_envs("textcraft");
+  auto env_server = Connect(env);
+  auto actor = Connect(Options(coordinator.address(), pb::ROLE_ACTOR));
+  ASSERT_TRUE(env_server && actor);
+  const std::string id = actor->component_id();
+  auto tasks = actor->GetTasks(2, 1);
+  ASSERT_TRUE(tasks.ok());
+  actor->CompleteGroups({tasks->groups(0).group_id()});
+  actor->Close();
+  // Only the unfinished group goes back in line; the actor is gone.
+  EXPECT_EQ(coordinator.service().reassign_queue_size(), 1u);
+  EXPECT_EQ(coordinator.Find(coordinator.service().Status(), id), nullptr);
+}
+
 TEST(CoordinatorClientTest, KeepsItsDirectivesWhileTheCoordinatorIsAwayAndComesBack) {
   auto coordinator = std::make_unique<Coordinator>(absl::Milliseconds(20));
   const int port = coordinator->port();

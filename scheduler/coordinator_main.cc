@@ -23,7 +23,8 @@ int Fail(const absl::Status& status) {
 
 int main(int argc, char** argv) {
   CLI::App app{"agentgym-coordinator: the one place that knows the whole run"};
-  std::string config_path, curriculum_path, listen, metrics_listen, metrics_jsonl, log_level = "info";
+  std::string config_path, curriculum_path, listen, metrics_listen, metrics_jsonl, state_file;
+  std::string log_level = "info";
   std::vector<std::string> overrides;
   app.add_option("--config", config_path, "run config (YAML)")->check(CLI::ExistingFile);
   app.add_option("--curriculum", curriculum_path,
@@ -33,6 +34,9 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "host:port to serve on; port 0 picks a free one");
   app.add_option("--metrics-listen", metrics_listen, "host:port for Prometheus /metrics");
   app.add_option("--metrics-jsonl", metrics_jsonl, "append per-step metrics to this file");
+  app.add_option("--state-file", state_file,
+                 "save the curriculum stage and paused flag here on every change; load it at "
+                 "start (coordinator.state_file)");
   app.add_option("--set", overrides, "config override key.path=value (repeatable)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   CLI11_PARSE(app, argc, argv);
@@ -60,6 +64,9 @@ int main(int argc, char** argv) {
   }
   if (!metrics_jsonl.empty()) {
     (void)config.ApplyOverride("coordinator.metrics_jsonl=\"" + metrics_jsonl + "\"");
+  }
+  if (!state_file.empty()) {
+    (void)config.ApplyOverride("coordinator.state_file=\"" + state_file + "\"");
   }
   auto options = agentgym::scheduler::CoordinatorOptionsFromConfig(config);
   if (!options.ok()) return Fail(options.status());

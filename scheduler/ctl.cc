@@ -150,6 +150,12 @@ std::string FormatStatus(const pb::RunStatus& s) {
   }
   absl::StrAppend(&out, "\ncomponents: ", summary.empty() ? "none" : absl::StrJoin(summary, ", "),
                   "\n");
+  for (const auto& c : s.components()) {
+    if (c.health() == pb::HEALTH_UP) continue;
+    absl::StrAppend(&out, "  DOWN ", RoleName(c.role()), " ", c.component_id(),
+                    c.address().empty() ? "" : absl::StrCat(" at ", c.address()),
+                    ", last beat ", Age(c.heartbeat_age_ms()), " ago\n");
+  }
   if (!s.env_servers().empty()) {
     rows.clear();
     for (const auto& h : s.env_servers()) {

@@ -270,6 +270,10 @@ TEST(CoordinatorProcessTest, LapsedActorIsMarkedDownItsWorkReassignedAndItComesB
   }));
   CommandResult r = Ctl(absl::StrCat("--coordinator ", address, " components"));
   EXPECT_NE(r.output.find("down"), std::string::npos) << r.output;
+  r = Ctl(absl::StrCat("--coordinator ", address, " status"));
+  EXPECT_NE(r.output.find("actor 0 up / 1 down"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("DOWN actor " + lost_id + ", last beat"), std::string::npos)
+      << r.output;
 
   auto other = Join(address, pb::ROLE_ACTOR);
   ASSERT_TRUE(other);
@@ -294,9 +298,9 @@ TEST(CoordinatorProcessTest, LapsedActorIsMarkedDownItsWorkReassignedAndItComesB
 
 TEST(CoordinatorProcessTest, RestartedCoordinatorContinuesInTheRightStage) {
   const std::string state = TempPath("coordinator_process_test.state.json");
-  const std::string config = WriteConfig(state);
-  const std::vector<std::string> args = {"--config", config, "--listen", "127.0.0.1:0",
-                                         "--log-level", "warn"};
+  const std::string config = WriteConfig("");
+  const std::vector<std::string> args = {"--config",     config, "--listen",    "127.0.0.1:0",
+                                         "--state-file", state,  "--log-level", "warn"};
   {
     CoordinatorProcess coordinator(args);
     ASSERT_TRUE(coordinator.ok());
