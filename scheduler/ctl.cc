@@ -261,8 +261,12 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
     pb::RunStatus status;
     grpc::Status s = stub->GetStatus(&ctx, pb::GetStatusRequest(), &status);
     if (!s.ok()) return fail("status", s);
-    if (json) {
+    if (json && status_cmd->parsed()) {
       out << Json(status) << "\n";
+    } else if (json) {
+      std::vector<std::string> items;
+      for (const auto& c : status.components()) items.push_back(Json(c));
+      out << "{\"components\":[" << absl::StrJoin(items, ",") << "]}\n";
     } else {
       out << (status_cmd->parsed() ? FormatStatus(status) : FormatComponents(status));
     }

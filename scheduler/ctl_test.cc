@@ -83,6 +83,13 @@ TEST_F(CtlTest, ComponentsAndJson) {
   EXPECT_NE(r.out.find("envs=textcraft"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("up"), std::string::npos);
 
+  Result c = Ctl(With({"--json", "components"}));
+  ASSERT_EQ(c.code, kCtlOk) << c.err;
+  auto components = nlohmann::json::parse(c.out);
+  ASSERT_EQ(components.size(), 1u) << c.out;  // only the components
+  ASSERT_EQ(components["components"].size(), 1u);
+  EXPECT_EQ(components["components"][0]["component_id"], env_id_);
+
   Result j = Ctl(With({"--json", "status"}));
   ASSERT_EQ(j.code, kCtlOk) << j.err;
   auto json = nlohmann::json::parse(j.out);
