@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
+#include "policy/kv_cache.h"
 
 namespace agentgym::policy {
 
@@ -22,10 +23,10 @@ const char* FinishReasonName(FinishReason r) {
 struct Generator::Sequence {
   int64_t id = 0;
   std::vector<int64_t> tokens;  // Whole context; tokens[cached:] are pending.
+  // Tokens whose keys/values are cached: in `kv`, or, while the sequence is a
+  // row of the decode batch, partly there (kv.length <= cached).
   int64_t cached = 0;
-  // Per layer [kv_heads, capacity, head_dim]; the first `cached` rows are valid.
-  std::vector<torch::Tensor> k, v;
-  int64_t capacity = 0;
+  SequenceKv kv;
   SamplingParams params;
   at::Generator rng;
   TurnResult turn;
@@ -34,7 +35,9 @@ struct Generator::Sequence {
 Generator::~Generator() = default;
 
 Generator::Generator(CausalLm model, GeneratorOptions options)
-    : model_(std::move(model)), options_(std::move(options)) {}
+    : model_(std::move(model)),
+      options_(std::move(options)),
+      cache_options_(torch::TensorOptions().dtype(model_->dtype()).device(model_->device())) {}
 
 absl::StatusOr<std::unique_ptr<Generator>> Generator::Create(CausalLm model, GeneratorOptions options) {
   if (!model) return absl::InvalidArgumentError("Generator needs a model");
@@ -107,7 +110,15 @@ absl::Status Generator::Extend(int64_t seq_id, const std::vector<int64_t>& token
 }
 
 absl::Status Generator::Remove(int64_t seq_id) {
-  if (seqs_.erase(seq_id) == 0) return absl::NotFoundError(absl::StrCat("no sequence ", seq_id));
+  if (seqs_.count(seq_id) == 0) return absl::NotFoundError(absl::StrCat("no sequence ", seq_id));
+  if (std::find(batch_ids_.begin(), batch_ids_.end(), seq_id) != batch_ids_.end()) {
+    try {
+      FlushBatch();
+    } catch (const c10::Error& e) {
+      return absl::InternalError(absl::StrCat("removing sequence ", seq_id, ": ", e.what_without_backtrace()));
+    }
+  }
+  seqs_.erase(seq_id);
   return absl::OkStatus();
 }
 
@@ -160,36 +171,22 @@ void Generator::FinishIfDone(Sequence& s) {
   t.running = t.finish_reason == FinishReason::kNone;
 }
 
-void Generator::EnsureCapacity(Sequence& s, int64_t needed) {
-  if (needed <= s.capacity) return;
-  const ModelConfig& c = model_->config();
-  const int64_t cap = std::min(std::max(needed, std::max<int64_t>(2 * s.capacity, 16)), options_.max_seq_len);
-  auto opts = torch::TensorOptions().dtype(model_->dtype()).device(model_->device());
-  const int64_t layers = c.num_hidden_layers;
-  s.k.resize(layers);
-  s.v.resize(layers);
-  for (int64_t l = 0; l < layers; ++l) {
-    torch::Tensor nk = torch::empty({c.num_key_value_heads, cap, c.HeadDim()}, opts);
-    torch::Tensor nv = torch::empty_like(nk);
-    if (s.cached > 0) {
-      nk.narrow(1, 0, s.cached).copy_(s.k[l].narrow(1, 0, s.cached));
-      nv.narrow(1, 0, s.cached).copy_(s.v[l].narrow(1, 0, s.cached));
-    }
-    s.k[l] = nk;
-    s.v[l] = nv;
-  }
-  s.capacity = cap;
+void Generator::FlushBatch() {
+  if (batch_ == nullptr) return;
+  batch_->WriteBack();
+  batch_.reset();
+  batch_ids_.clear();
 }
 
-void Generator::RunGroup(const std::vector<Sequence*>& group, std::vector<StepEvent>* events) {
+void Generator::RunPrefill(const std::vector<Sequence*>& group, std::vector<StepEvent>* events) {
   const int64_t b = static_cast<int64_t>(group.size());
-  const int64_t layers = model_->config().num_hidden_layers;
+  const ModelConfig& config = model_->config();
   int64_t t_max = 0, p_max = 0;
   for (Sequence* s : group) {
     t_max = std::max<int64_t>(t_max, s->tokens.size() - s->cached);
     p_max = std::max(p_max, s->cached);
   }
-  // Build inputs on the CPU, then move once.
+  // Inputs on the CPU, moved once. Rows are padded on the right.
   torch::Tensor ids = torch::zeros({b, t_max}, torch::kLong);
   torch::Tensor pos = torch::zeros({b, t_max}, torch::kLong);
   torch::Tensor mask = torch::zeros({b, t_max, p_max + t_max}, torch::kBool);
@@ -207,48 +204,83 @@ void Generator::RunGroup(const std::vector<Sequence*>& group, std::vector<StepEv
       for (int64_t j = 0; j <= t; ++j) mask_a[i][t][p_max + j] = true;
     }
   }
-  ForwardInput in;
   const torch::Device dev = model_->device();
+  ForwardInput in;
   in.input_ids = ids.to(dev);
   in.position_ids = pos.to(dev);
   in.mask = mask.to(dev);
-  if (p_max > 0) {
-    in.past.resize(layers);
-    for (int64_t l = 0; l < layers; ++l) {
-      if (b == 1) {
-        in.past[l].k = group[0]->k[l].narrow(1, 0, p_max).unsqueeze(0);
-        in.past[l].v = group[0]->v[l].narrow(1, 0, p_max).unsqueeze(0);
-        continue;
-      }
-      const torch::Tensor& ref = group[0]->k[l];
-      torch::Tensor pk = torch::zeros({b, ref.size(0), p_max, ref.size(2)}, ref.options());
-      torch::Tensor pv = torch::zeros_like(pk);
+  in.cache_length = p_max;
+  std::vector<LayerKv> cache;
+  if (b == 1) {
+    // Straight into the sequence's own storage: no copies.
+    group[0]->kv.Reserve(p_max + t_max, options_.max_seq_len, config, cache_options_);
+    cache = group[0]->kv.AsBatchOfOne();
+  } else {
+    cache.resize(config.num_hidden_layers);
+    for (int64_t l = 0; l < config.num_hidden_layers; ++l) {
+      torch::Tensor k = torch::zeros({b, config.num_key_value_heads, p_max + t_max, config.HeadDim()}, cache_options_);
+      torch::Tensor v = torch::zeros_like(k);
       for (int64_t i = 0; i < b; ++i) {
         const int64_t c = group[i]->cached;
         if (c == 0) continue;
-        pk[i].narrow(1, 0, c).copy_(group[i]->k[l].narrow(1, 0, c));
-        pv[i].narrow(1, 0, c).copy_(group[i]->v[l].narrow(1, 0, c));
+        k[i].narrow(1, 0, c).copy_(group[i]->kv.k[l].narrow(1, 0, c));
+        v[i].narrow(1, 0, c).copy_(group[i]->kv.v[l].narrow(1, 0, c));
       }
-      in.past[l].k = pk;
-      in.past[l].v = pv;
+      cache[l] = {k, v};
     }
   }
+  in.cache = &cache;
   ForwardOutput out = model_->ForwardUnchecked(in);
-  // Append the new keys/values and pick each row's last real logits.
   std::vector<int64_t> last(b);
   for (int64_t i = 0; i < b; ++i) {
     Sequence& s = *group[i];
     const int64_t n = s.tokens.size() - s.cached;
-    EnsureCapacity(s, s.cached + n);
-    for (int64_t l = 0; l < layers; ++l) {
-      s.k[l].narrow(1, s.cached, n).copy_(out.present[l].k[i].narrow(1, 0, n));
-      s.v[l].narrow(1, s.cached, n).copy_(out.present[l].v[i].narrow(1, 0, n));
+    if (b > 1) {
+      s.kv.Reserve(s.cached + n, options_.max_seq_len, config, cache_options_);
+      for (int64_t l = 0; l < config.num_hidden_layers; ++l) {
+        s.kv.k[l].narrow(1, s.cached, n).copy_(out.present[l].k[i].narrow(1, 0, n));
+        s.kv.v[l].narrow(1, s.cached, n).copy_(out.present[l].v[i].narrow(1, 0, n));
+      }
     }
     s.cached += n;
+    s.kv.length = s.cached;
     last[i] = n - 1;
   }
   torch::Tensor idx = torch::tensor(last, torch::kLong).to(dev).view({b, 1, 1}).expand({b, 1, out.logits.size(2)});
-  torch::Tensor logits = out.logits.gather(1, idx).squeeze(1);
+  SampleAndRecord(group, out.logits.gather(1, idx).squeeze(1), events);
+}
+
+void Generator::RunDecode(const std::vector<Sequence*>& group, std::vector<StepEvent>* events) {
+  const int64_t b = static_cast<int64_t>(group.size());
+  if (batch_ == nullptr) {
+    std::vector<SequenceKv*> rows;
+    for (Sequence* s : group) {
+      rows.push_back(&s->kv);
+      batch_ids_.push_back(s->id);
+    }
+    batch_ = std::make_unique<DecodeBatch>(std::move(rows), model_->config(), cache_options_, options_.max_seq_len);
+  }
+  std::vector<int64_t> ids(b), pos(b);
+  for (int64_t i = 0; i < b; ++i) {
+    ids[i] = group[i]->tokens.back();
+    pos[i] = group[i]->cached;
+  }
+  const torch::Device dev = model_->device();
+  ForwardInput in;
+  in.input_ids = torch::tensor(ids, torch::kLong).view({b, 1}).to(dev);
+  in.position_ids = torch::tensor(pos, torch::kLong).view({b, 1}).to(dev);
+  in.mask = batch_->PrepareStep();
+  in.cache = batch_->buffers();
+  in.cache_length = batch_->length();
+  ForwardOutput out = model_->ForwardUnchecked(in);
+  batch_->FinishStep();
+  for (Sequence* s : group) ++s->cached;
+  SampleAndRecord(group, out.logits.select(1, 0), events);
+}
+
+void Generator::SampleAndRecord(const std::vector<Sequence*>& group, const torch::Tensor& logits,
+                                std::vector<StepEvent>* events) {
+  const int64_t b = static_cast<int64_t>(group.size());
   std::vector<const SamplingParams*> params(b);
   std::vector<at::Generator*> rngs(b);
   for (int64_t i = 0; i < b; ++i) {
@@ -270,17 +302,24 @@ void Generator::RunGroup(const std::vector<Sequence*>& group, std::vector<StepEv
 
 absl::StatusOr<std::vector<StepEvent>> Generator::Step() {
   std::vector<Sequence*> decode, prefill;
+  std::vector<int64_t> decode_ids;
   int64_t taken = 0;
   for (auto& [id, s] : seqs_) {
     if (!s->turn.running) continue;
     if (taken++ >= options_.max_batch_size) break;
-    (s->tokens.size() - s->cached == 1 ? decode : prefill).push_back(s.get());
+    if (s->tokens.size() - s->cached == 1) {
+      decode.push_back(s.get());
+      decode_ids.push_back(id);
+    } else {
+      prefill.push_back(s.get());
+    }
   }
   std::vector<StepEvent> events;
   try {
     torch::NoGradGuard no_grad;
-    if (!prefill.empty()) RunGroup(prefill, &events);
-    if (!decode.empty()) RunGroup(decode, &events);
+    if (batch_ != nullptr && decode_ids != batch_ids_) FlushBatch();
+    if (!prefill.empty()) RunPrefill(prefill, &events);
+    if (!decode.empty()) RunDecode(decode, &events);
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("generation step: ", e.what_without_backtrace()));
   }

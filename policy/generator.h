@@ -17,6 +17,8 @@
 
 namespace agentgym::policy {
 
+class DecodeBatch;
+
 enum class FinishReason { kNone, kStopToken, kStopString, kMaxNewTokens, kMaxLength };
 const char* FinishReasonName(FinishReason r);
 
@@ -54,10 +56,13 @@ struct StepEvent {
 // with its KV cache, until Extend() appends tokens (e.g. an env observation)
 // and starts a new turn without recomputing the prefix, or Remove() frees it.
 // Sequences join and leave between Steps. Each Step runs at most two forward
-// passes: one for sequences decoding a single token, one for sequences with
-// several pending tokens (a prompt or an extension), each padded on the right
-// with masks, so rows never see each other. The sampled token of a turn (e.g.
-// the stop token) is part of the context and is fed with the next Extend.
+// passes: one for sequences with several pending tokens (a prompt or an
+// extension), padded with masks so rows never see each other, and one for
+// sequences decoding a single token. The decode pass keeps its batched KV
+// buffers (a DecodeBatch) from Step to Step while its set of sequences stays
+// the same, writing each new key in place; when the set changes the batch is
+// written back to the sequences and rebuilt. The sampled token of a turn
+// (e.g. the stop token) is part of the context and is fed with the next Extend.
 //
 // Not thread-safe: one owner thread drives it (the actor's scheduler). The
 // model is shared with the caller (CausalLm is a shared handle); swapping its
@@ -98,14 +103,22 @@ class Generator {
   struct Sequence;
   Generator(CausalLm model, GeneratorOptions options);
   absl::Status CheckTokens(const std::vector<int64_t>& tokens) const;
-  void RunGroup(const std::vector<Sequence*>& group, std::vector<StepEvent>* events);
-  void EnsureCapacity(Sequence& s, int64_t needed);
+  // These throw c10::Error; Step() and Remove() catch it.
+  void RunPrefill(const std::vector<Sequence*>& group, std::vector<StepEvent>* events);
+  void RunDecode(const std::vector<Sequence*>& group, std::vector<StepEvent>* events);
+  void SampleAndRecord(const std::vector<Sequence*>& group, const torch::Tensor& logits,
+                       std::vector<StepEvent>* events);
+  // Writes the decode batch back into its sequences' own caches and drops it.
+  void FlushBatch();
   void FinishIfDone(Sequence& s);
 
   CausalLm model_;
   GeneratorOptions options_;
+  torch::TensorOptions cache_options_;
   int64_t next_id_ = 0;
   std::map<int64_t, std::unique_ptr<Sequence>> seqs_;
+  std::unique_ptr<DecodeBatch> batch_;
+  std::vector<int64_t> batch_ids_;  // Sequence ids of batch_'s rows, in order.
 };
 
 // Convenience: generates one turn for each prompt with a fresh Generator.

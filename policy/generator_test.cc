@@ -113,6 +113,50 @@ TEST(GeneratorTest, SequencesJoinAndLeaveARunningBatch) {
   ExpectSameTurn(*gen->Result(c), GenerateAlone(m, Range(5, 3), pc));
 }
 
+TEST(GeneratorTest, LongBatchedDecodesMatchRecomputeAcrossBufferRegrowth) {
+  // 150 decode steps outgrow the decode batch's first buffers (longest prefix
+  // + 64 columns); rows of different prompt lengths leave holes in them.
+  CausalLm m = RandomModel(SmallConfig());
+  const std::vector<std::vector<int64_t>> prompts = {Range(1, 3), Range(2, 40), Range(3, 11)};
+  const SamplingParams p{.temperature = 0.0f, .max_new_tokens = 150};
+  absl::StatusOr<std::vector<TurnResult>> batched = GenerateBatch(m, prompts, {p});
+  ASSERT_TRUE(batched.ok()) << batched.status();
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    SCOPED_TRACE(i);
+    const TurnResult& r = (*batched)[i];
+    ASSERT_EQ(r.tokens.size(), 150u);
+    std::vector<int64_t> context = prompts[i];
+    context.insert(context.end(), r.tokens.begin(), r.tokens.end());
+    torch::Tensor logp = FullLogProbs(m, context);
+    for (size_t j = 0; j < r.tokens.size(); ++j) {
+      const int64_t row = prompts[i].size() - 1 + j;
+      ASSERT_NEAR(logp[row][r.tokens[j]].item<float>(), r.logprobs[j], 1e-3) << j;
+      ASSERT_NEAR(logp[row].max().item<float>(), r.logprobs[j], 1e-3) << j;  // Greedy took an argmax.
+    }
+  }
+}
+
+TEST(GeneratorTest, RemovingAndExtendingBatchMembersKeepsOtherRowsExact) {
+  CausalLm m = RandomModel(SmallConfig());
+  auto gen = *Generator::Create(m, {});
+  const SamplingParams p{.temperature = 1.0f, .max_new_tokens = 12, .seed = 4};
+  const SamplingParams short_p{.temperature = 1.0f, .max_new_tokens = 3, .seed = 5};
+  const int64_t a = *gen->AddSequence(Range(1, 5), p);
+  const int64_t b = *gen->AddSequence(Range(2, 2), short_p);
+  const int64_t c = *gen->AddSequence(Range(3, 8), p);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(gen->Step().ok());  // b has stopped; a and c decode.
+  ASSERT_FALSE(gen->Result(b)->running);
+  ASSERT_TRUE(gen->Remove(c).ok());  // c is a row of the decode batch.
+  ASSERT_TRUE(gen->Extend(b, Range(9, 4), SamplingParams{.temperature = 0.0f, .max_new_tokens = 6}).ok());
+  ASSERT_TRUE(gen->RunUntilAllStopped().ok());
+  ExpectSameTurn(*gen->Result(a), GenerateAlone(m, Range(1, 5), p));
+  std::vector<int64_t> context = *gen->Tokens(b);
+  const TurnResult second = *gen->Result(b);
+  context.resize(context.size() - second.tokens.size());
+  ExpectSameTurn(second, GenerateAlone(m, context, {.temperature = 0.0f, .max_new_tokens = 6}));
+  EXPECT_EQ(gen->CachedTokens(), static_cast<int64_t>(gen->Tokens(a)->size() + gen->Tokens(b)->size()) - 2);
+}
+
 TEST(GeneratorTest, StopsAtStopTokensAndStopStrings) {
   CausalLm m = RandomModel(SmallConfig());
   const std::vector<int64_t> prompt = Range(8, 4);

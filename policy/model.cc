@@ -45,7 +45,7 @@ AttentionImpl::AttentionImpl(const ModelConfig& c)
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
                                      const torch::Tensor& sin, const torch::Tensor& additive_mask,
-                                     const LayerKv* past, LayerKv* present) {
+                                     const LayerKv* past, LayerKv* present, int64_t in_place_length) {
   const int64_t b = x.size(0), t = x.size(1), groups = heads_ / kv_heads_;
   torch::Tensor q = q_proj(x).view({b, t, heads_, head_dim_}).transpose(1, 2);
   torch::Tensor k = k_proj(x).view({b, t, kv_heads_, head_dim_}).transpose(1, 2);
@@ -55,18 +55,26 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   k = k * c + RotateHalf(k) * s;
   present->k = k;
   present->v = v;
-  if (past != nullptr && past->k.defined() && past->k.size(2) > 0) {
+  if (in_place_length >= 0) {
+    past->k.narrow(2, in_place_length, t).copy_(k);
+    past->v.narrow(2, in_place_length, t).copy_(v);
+    k = past->k.narrow(2, 0, in_place_length + t);
+    v = past->v.narrow(2, 0, in_place_length + t);
+  } else if (past != nullptr && past->k.defined() && past->k.size(2) > 0) {
     k = torch::cat({past->k, k}, 2);
     v = torch::cat({past->v, v}, 2);
   }
-  // Grouped-query attention without copying K/V per head: fold the query heads
-  // of one KV group into the query-length axis.
-  q = q.reshape({b, kv_heads_, groups, t, head_dim_});
-  torch::Tensor scores = torch::matmul(q, k.unsqueeze(2).transpose(-1, -2));
+  const int64_t l = k.size(2);
+  // Grouped-query attention without repeating K/V per head: the query heads of
+  // one KV group are stacked along the query axis ([B, kvh, g*T, hd]), so each
+  // matmul is one batched GEMM per KV head straight on the (possibly strided)
+  // cache. For T == 1 the reshape is a view.
+  q = q.reshape({b, kv_heads_, groups * t, head_dim_});
+  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)).view({b, kv_heads_, groups, t, l});
   scores = scores.to(torch::kFloat32) * (1.0 / std::sqrt(static_cast<double>(head_dim_)));
   torch::Tensor probs = torch::softmax(scores + additive_mask, -1).to(v.scalar_type());
-  torch::Tensor out = torch::matmul(probs, v.unsqueeze(2));  // [B,kvh,g,T,hd]
-  out = out.reshape({b, heads_, t, head_dim_}).transpose(1, 2).reshape({b, t, heads_ * head_dim_});
+  torch::Tensor out = torch::matmul(probs.view({b, kv_heads_, groups * t, l}), v);  // [B,kvh,g*T,hd]
+  out = out.view({b, heads_, t, head_dim_}).transpose(1, 2).reshape({b, t, heads_ * head_dim_});
   return o_proj(out);
 }
 
@@ -91,8 +99,9 @@ DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {
 torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
                                         const torch::Tensor& sin,
                                         const torch::Tensor& additive_mask, const LayerKv* past,
-                                        LayerKv* present) {
-  torch::Tensor h = x + self_attn(input_layernorm(x), cos, sin, additive_mask, past, present);
+                                        LayerKv* present, int64_t in_place_length) {
+  torch::Tensor h =
+      x + self_attn(input_layernorm(x), cos, sin, additive_mask, past, present, in_place_length);
   return h + mlp(post_attention_layernorm(h));
 }
 
@@ -148,7 +157,17 @@ ForwardOutput CausalLmImpl::ForwardUnchecked(const ForwardInput& in) {
   TORCH_CHECK(in.past.empty() || static_cast<int64_t>(in.past.size()) == n_layers,
               "past must have one entry per layer");
   const int64_t b = in.input_ids.size(0), t = in.input_ids.size(1);
-  const int64_t p = in.past.empty() ? 0 : in.past[0].k.size(2);
+  const bool in_place = in.cache != nullptr;
+  if (in_place) {
+    TORCH_CHECK(in.past.empty(), "give past or cache, not both");
+    TORCH_CHECK(static_cast<int64_t>(in.cache->size()) == n_layers, "cache must have one entry per layer");
+    for (const LayerKv& kv : *in.cache) {
+      TORCH_CHECK(kv.k.dim() == 4 && kv.k.size(0) == b && in.cache_length >= 0 &&
+                      kv.k.size(2) >= in.cache_length + t && kv.v.sizes() == kv.k.sizes(),
+                  "cache buffers must be [B, kv_heads, >= cache_length + T, head_dim]");
+    }
+  }
+  const int64_t p = in_place ? in.cache_length : in.past.empty() ? 0 : in.past[0].k.size(2);
   TORCH_CHECK(in.mask.dim() == 3 && in.mask.size(0) == b && in.mask.size(1) == t &&
                   in.mask.size(2) == p + t,
               "mask must be [B, T, P + T]");
@@ -166,8 +185,9 @@ ForwardOutput CausalLmImpl::ForwardUnchecked(const ForwardInput& in) {
   ForwardOutput out;
   out.present.resize(n_layers);
   for (int64_t i = 0; i < n_layers; ++i) {
-    const LayerKv* past = in.past.empty() ? nullptr : &in.past[i];
-    h = model->layers[i]->as<DecoderLayerImpl>()->forward(h, cos, sin, additive, past, &out.present[i]);
+    const LayerKv* past = in_place ? &(*in.cache)[i] : in.past.empty() ? nullptr : &in.past[i];
+    h = model->layers[i]->as<DecoderLayerImpl>()->forward(h, cos, sin, additive, past, &out.present[i],
+                                                          in_place ? p : -1);
   }
   h = model->norm(h);
   out.hidden = h;

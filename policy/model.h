@@ -26,11 +26,19 @@ struct LayerKv {
 //                (keys: the P past ones first, then the T new ones). Every row
 //                that matters must allow at least one key.
 //   past         one LayerKv per layer with length P, or empty when P == 0.
+//   cache        in-place alternative to `past`, for decoding without copying
+//                the cache every step: one LayerKv per layer holding
+//                [B, kv_heads, C, head_dim] buffers whose first `cache_length`
+//                columns are the past (then P == cache_length). The T new keys
+//                and values are written into columns [P, P + T) (C >= P + T)
+//                and attention reads columns [0, P + T). Inference only.
 struct ForwardInput {
   torch::Tensor input_ids;
   torch::Tensor position_ids;
   torch::Tensor mask;
   std::vector<LayerKv> past;
+  std::vector<LayerKv>* cache = nullptr;
+  int64_t cache_length = 0;
 };
 
 struct ForwardOutput {
@@ -55,9 +63,11 @@ class AttentionImpl : public torch::nn::Module {
  public:
   explicit AttentionImpl(const ModelConfig& c);
   // x [B,T,H]; cos/sin [B,T,head_dim]; additive mask [B,1,1,T,P+T].
+  // `past` holds P columns to prepend, or (with `in_place`) is a buffer whose
+  // columns [P, P+T) receive the new keys/values (see ForwardInput::cache).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos,
                         const torch::Tensor& sin, const torch::Tensor& additive_mask,
-                        const LayerKv* past, LayerKv* present);
+                        const LayerKv* past, LayerKv* present, int64_t in_place_length = -1);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
  private:
@@ -78,7 +88,7 @@ class DecoderLayerImpl : public torch::nn::Module {
   explicit DecoderLayerImpl(const ModelConfig& c);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos,
                         const torch::Tensor& sin, const torch::Tensor& additive_mask,
-                        const LayerKv* past, LayerKv* present);
+                        const LayerKv* past, LayerKv* present, int64_t in_place_length = -1);
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   Attention self_attn{nullptr};
   Mlp mlp{nullptr};

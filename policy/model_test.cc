@@ -164,6 +164,24 @@ TEST(ModelTest, KvCachedDecodeMatchesFullRecompute) {
       cache[l].v = torch::cat({cache[l].v, step.present[l].v}, 2);
     }
   }
+  // The in-place cache: buffers with room, written by the forward itself.
+  std::vector<LayerKv> buffers;
+  for (const LayerKv& kv : out.present) {
+    LayerKv b{torch::zeros({1, kv.k.size(1), 32, kv.k.size(3)}), torch::zeros({1, kv.v.size(1), 32, kv.v.size(3)})};
+    b.k.narrow(2, 0, prefill).copy_(kv.k);
+    b.v.narrow(2, 0, prefill).copy_(kv.v);
+    buffers.push_back(b);
+  }
+  for (int64_t t = prefill; t < ids.size(1); ++t) {
+    ForwardInput in{ids.narrow(1, t, 1), torch::full({1, 1}, t, torch::kLong), torch::ones({1, 1, t + 1}, torch::kBool),
+                    {}, &buffers, t};
+    ForwardOutput step = m->ForwardUnchecked(in);
+    EXPECT_TRUE(torch::allclose(step.logits[0][0], full[0][t], 1e-5, 1e-5)) << "in place, position " << t;
+    EXPECT_TRUE(torch::equal(buffers[0].k.narrow(2, t, 1), step.present[0].k));
+  }
+  ForwardInput too_long{ids.narrow(1, 0, 1), torch::zeros({1, 1}, torch::kLong), torch::ones({1, 1, 33}, torch::kBool),
+                        {}, &buffers, 32};
+  EXPECT_THAT(m->Forward(too_long).status().message(), ::testing::HasSubstr("cache buffers"));
 }
 
 TEST(ModelTest, PaddedBatchMatchesEachSequenceAlone) {

@@ -1,9 +1,11 @@
 #include "policy/sampling.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/DistributionsHelper.h>
 
 #include <cmath>
 #include <limits>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 
@@ -76,7 +78,11 @@ SampleResult SampleRows(const torch::Tensor& logits, const std::vector<const Sam
       uniforms[i] = 0.0f;
     } else {
       any_sampled = true;
-      uniforms[i] = torch::rand({1}, *generators[i]).item<float>();
+      // One draw straight from the row's CPU generator (a tensor op per row
+      // would cost more than the draw).
+      std::lock_guard<std::mutex> lock(generators[i]->mutex());
+      at::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+      uniforms[i] = uniform(generators[i]->get<at::CPUGeneratorImpl>());
     }
   }
   auto dev = logits.device();

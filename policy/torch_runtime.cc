@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <malloc.h>
 
 #include <climits>
 #include <cstdlib>
@@ -50,6 +51,10 @@ absl::Status ConfigureTorchRuntime(const TorchRuntimeOptions& options) {
   if (options.intra_op_threads < 1) {
     return absl::InvalidArgumentError(absl::StrCat("intra_op_threads must be >= 1, got ", options.intra_op_threads));
   }
+  if (options.retain_freed_memory) {
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  }
   at::set_num_threads(options.intra_op_threads);
   // at::set_num_threads covers OpenMP (and MKL), not OpenBLAS's own pthread
   // pool, which would otherwise use every core for each GEMM.
@@ -64,9 +69,10 @@ absl::Status ConfigureTorchRuntime(const TorchRuntimeOptions& options) {
     }
   }
   const std::string loaded = LoadedBlasLibrary();
-  log->info("LibTorch {}: intra-op threads {}, BLAS built for '{}', loaded BLAS: {}, OpenBLAS threads: {}",
+  log->info("LibTorch {}: intra-op threads {}, BLAS built for '{}', loaded BLAS: {}, OpenBLAS threads: {}, "
+            "retain freed memory: {}",
             TORCH_VERSION, at::get_num_threads(), blas_info, loaded.empty() ? "none mapped" : loaded,
-            blas_threads < 0 ? std::string("n/a") : std::to_string(blas_threads));
+            blas_threads < 0 ? std::string("n/a") : std::to_string(blas_threads), options.retain_freed_memory);
   if (loaded.find("openblas") == std::string::npos && loaded.find("mkl") == std::string::npos) {
     log->warn("no optimised BLAS loaded (reference BLAS is ~15x slower); install libopenblas0-pthread");
   }

@@ -13,7 +13,9 @@ TEST(TorchRuntimeTest, SetsIntraOpThreadsAndRejectsZero) {
   ASSERT_TRUE(ConfigureTorchRuntime({.intra_op_threads = 1}).ok());
   EXPECT_EQ(at::get_num_threads(), 1);
   // OpenBLAS, when it is the loaded BLAS, follows the same setting.
-  if (LoadedBlasLibrary().find("openblas") != std::string::npos) EXPECT_EQ(SetOpenBlasThreads(1), 1);
+  if (LoadedBlasLibrary().find("openblas") != std::string::npos) {
+    EXPECT_EQ(SetOpenBlasThreads(1), 1);
+  }
 }
 
 TEST(TorchRuntimeTest, ReportsTheBlasLibraryLibTorchLoaded) {
