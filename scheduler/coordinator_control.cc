@@ -107,20 +107,27 @@ grpc::Status CoordinatorService::ReportProgress(grpc::ServerContext*,
     Log()->warn("training step went back from {} to {}: the learner resumed from a checkpoint",
                 progress_.step(), req->step());
   }
+  // A learner that retries a report (its call timed out after we got it)
+  // sends the same step again: it replaces the first in the window, and the
+  // curriculum sees the step once.
+  const bool repeat = progress_.has_report() && req->step() == progress_.step();
   progress_.Add(*req, clock_->Now());
-  Curriculum::StepSuccess success;
-  for (const pb::EnvStats& e : req->env_stats()) {
-    auto& s = success[e.env()];
-    s.first += e.episodes();
-    s.second += e.successes();
+  std::vector<pb::StageChange> changes;
+  if (!repeat) {
+    Curriculum::StepSuccess success;
+    for (const pb::EnvStats& e : req->env_stats()) {
+      auto& s = success[e.env()];
+      s.first += e.episodes();
+      s.second += e.successes();
+    }
+    changes = curriculum_.OnProgress(req->step(), success);
+    RecordStageChangesLocked(changes);
+    SaveStateLocked();  // the adaptive window moves on every report
   }
-  std::vector<pb::StageChange> changes = curriculum_.OnProgress(req->step(), success);
-  RecordStageChangesLocked(changes);
-  SaveStateLocked();  // the adaptive window moves on every report
   BumpLocked();
   pb::RunStatus status = StatusLocked();
   UpdateMetricsLocked(status);
-  if (jsonl_ != nullptr) {
+  if (jsonl_ != nullptr && !repeat) {
     nlohmann::json extra = {{"policy_version", status.policy_version()},
                             {"horizon_revision", status.horizon().revision()}};
     for (const auto& t : status.horizon().tracks()) {

@@ -345,6 +345,34 @@ TEST_F(CoordinatorServiceTest, StageChangesReachActorsMetricsAndJsonl) {
   std::remove(path.c_str());
 }
 
+TEST_F(CoordinatorServiceTest, ARetriedReportFeedsTheAdaptiveRuleOnce) {
+  CoordinatorOptions o = DefaultOptions();
+  o.curriculum.mode = CurriculumOptions::Mode::kAdaptive;
+  o.curriculum.per_env.clear();
+  o.curriculum.adaptive.window = 2;
+  o.curriculum.adaptive.success_threshold = 0.9;
+  o.curriculum.adaptive.min_steps_per_stage = 0;
+  Start(o);
+  std::string learner = Register(pb::ROLE_LEARNER, "127.0.0.1:6000");
+  auto report = [&](int64_t step) {
+    pb::ReportProgressRequest req;
+    req.set_component_id(learner);
+    req.set_step(step);
+    pb::EnvStats* e = req.add_env_stats();
+    e->set_env("textcraft");
+    e->set_episodes(10);
+    e->set_successes(10);
+    pb::ReportProgressResponse resp;
+    EXPECT_TRUE(stub_->ReportProgress(Ctx().get(), req, &resp).ok());
+    return resp.stage_changes_size();
+  };
+  EXPECT_EQ(report(1), 0);
+  EXPECT_EQ(report(1), 0);  // a retry: still one observation in a window of two
+  EXPECT_EQ(Status().horizon().tracks(0).max_turns(), 10);
+  EXPECT_EQ(report(2), 1);  // the second real step fills the window
+  EXPECT_EQ(Status().horizon().tracks(0).max_turns(), 20);
+}
+
 TEST_F(CoordinatorServiceTest, BadRequestsGetClearErrors) {
   Start();
   std::string env = Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5001", {"textcraft"});

@@ -60,6 +60,7 @@ void ProgressWindow::Add(const pb::ReportProgressRequest& report, absl::Time now
   // A step that goes back means the learner resumed from a checkpoint: the
   // old window describes another timeline, so start afresh.
   if (last_ && report.step() < last_->step()) entries_.clear();
+  if (last_ && report.step() == last_->step() && !entries_.empty()) entries_.pop_back();
   entries_.push_back(Entry{now, report});
   while (entries_.size() > window_ + 1) entries_.pop_front();
   last_ = report;

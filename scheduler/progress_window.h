@@ -26,13 +26,15 @@ class ProgressWindow {
   // idle ratios outside [0, 1], or an env stat with successes > episodes.
   static absl::Status Validate(const pb::ReportProgressRequest& report);
 
-  // Records a validated report received at `now`.
+  // Records a validated report received at `now`. A report for the same
+  // step as the last one replaces it (a retried report).
   void Add(const pb::ReportProgressRequest& report, absl::Time now);
 
   // Fills step, version, throughput, envs, staleness, accounting, trainer idle
   // ratio, weight-sync latency and the learner's queue depths.
   void Fill(pb::RunStatus& status) const;
 
+  bool has_report() const { return last_.has_value(); }
   int64_t step() const { return last_ ? last_->step() : 0; }
   int64_t policy_version() const { return last_ ? last_->policy_version() : 0; }
 

@@ -45,6 +45,18 @@ TEST(ProgressWindowTest, RatesAndWindowStatsFromReports) {
   EXPECT_EQ(s.trainer_idle_ratio(), -1);
 }
 
+TEST(ProgressWindowTest, ARetriedReportReplacesTheFirst) {
+  ProgressWindow window(4);
+  absl::Time t0 = absl::FromUnixSeconds(1000);
+  window.Add(Report(1, 100, 1000), t0);
+  window.Add(Report(2, 200, 2000), t0 + absl::Seconds(1));
+  window.Add(Report(2, 200, 2000), t0 + absl::Seconds(2));  // the same step again
+  pb::RunStatus s;
+  window.Fill(s);
+  EXPECT_EQ(s.window_steps(), 2);
+  EXPECT_EQ(s.envs(0).episodes(), 20);  // not 30
+}
+
 TEST(ProgressWindowTest, ValidateRejectsNonsense) {
   pb::ReportProgressRequest r = Report(1, 1, 1);
   EXPECT_TRUE(ProgressWindow::Validate(r).ok());
