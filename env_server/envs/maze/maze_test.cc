@@ -111,5 +111,20 @@ TEST(MazeEnvTest, ScoreGrowsWithProgressAndTruncatesAtLimit) {
   EXPECT_TRUE(truncated);
 }
 
+TEST(MazeEnvTest, MemoryPerEpisodeIsBounded) {
+  auto env = MakeEnv();
+  EpisodeStart start;
+  auto ep = env->NewEpisode({"large", Split::kTest, 4}, 1, &start);
+  ASSERT_TRUE(ep.ok());
+  const size_t initial = (*ep)->ApproxBytes();
+  for (int t = 0; t < 500; ++t) {
+    auto out = (*ep)->Step(t % 2 ? std::string(50000, 'u') : "move up");
+    ASSERT_TRUE(out.ok());
+  }
+  // The grid and distance map of a 15x15 maze, nothing per action.
+  EXPECT_EQ((*ep)->ApproxBytes(), initial);
+  EXPECT_LT(initial, 4096u);
+}
+
 }  // namespace
 }  // namespace agentgym::env::maze

@@ -193,5 +193,26 @@ TEST(WordleEnvTest, SixWrongGuessesLoseAndRevealTheWord) {
   }
 }
 
+TEST(WordleEnvTest, MemoryPerEpisodeIsBounded) {
+  // Invalid guesses (huge, unknown, binary) until the action limit: the
+  // episode keeps only its guesses (at most six), whatever it was sent.
+  auto env = MakeEnv();
+  EpisodeStart start;
+  auto ep = env->NewEpisode({"hard", Split::kTrain, 9}, 1, &start);
+  ASSERT_TRUE(ep.ok());
+  const size_t initial = (*ep)->ApproxBytes();
+  bool ended = false;
+  for (int t = 0; t < 3 * WordleEnv::kMaxActions && !ended; ++t) {
+    const std::string action = t % 3 == 0   ? std::string(60000, 'z')
+                               : t % 3 == 1 ? "guess qqqqq"
+                                            : *(*ep)->OracleAction();
+    auto out = (*ep)->Step(action);
+    ASSERT_TRUE(out.ok());
+    ended = out->done || out->truncated;
+  }
+  EXPECT_TRUE(ended);
+  EXPECT_LT((*ep)->ApproxBytes(), initial + 6 * sizeof(GuessRecord) + 1024);
+}
+
 }  // namespace
 }  // namespace agentgym::env::wordle
