@@ -34,12 +34,70 @@ sigset_t BlockShutdownSignals() {
   return set;
 }
 
+// A table cell: no line breaks, '|' escaped.
+std::string MarkdownCell(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|') {
+      out += "\\|";
+    } else {
+      out += c == '\n' ? ' ' : c;
+    }
+  }
+  return out;
+}
+
+// --list --format=markdown: the env index of docs/envs.md (a test checks that
+// the committed file matches this output).
+void PrintEnvsMarkdown(
+    const std::map<std::string, std::unique_ptr<agentgym::env::Environment>>& envs) {
+  int64_t types = 0, train = 0, test = 0;
+  std::printf("| env | task types | train tasks | test tasks | mirrors |\n"
+              "|---|---:|---:|---:|---|\n");
+  for (const auto& [name, env] : envs) {
+    const auto& d = env->Describe();
+    int64_t env_train = 0, env_test = 0;
+    for (const auto& t : d.task_types) {
+      env_train += t.train_count;
+      env_test += t.test_count;
+    }
+    types += static_cast<int64_t>(d.task_types.size());
+    train += env_train;
+    test += env_test;
+    std::printf("| [%s](#%s) | %zu | %lld | %lld | %s |\n", d.name.c_str(), d.name.c_str(),
+                d.task_types.size(), static_cast<long long>(env_train),
+                static_cast<long long>(env_test), MarkdownCell(d.mirrors).c_str());
+  }
+  std::printf("| **%zu envs** | **%lld** | **%lld** | **%lld** | |\n", envs.size(),
+              static_cast<long long>(types), static_cast<long long>(train),
+              static_cast<long long>(test));
+  for (const auto& [name, env] : envs) {
+    const auto& d = env->Describe();
+    std::printf("\n### %s\n\n%s\n\n- Mirrors: %s\n- Recommended max turns: %d\n"
+                "- Action format:\n\n```text\n%s\n```\n\n",
+                d.name.c_str(), d.description.c_str(), d.mirrors.c_str(),
+                d.recommended_max_turns, d.action_format.c_str());
+    std::printf("| task type | train | test | max turns | description |\n"
+                "|---|---:|---:|---:|---|\n");
+    for (const auto& t : d.task_types) {
+      std::printf("| `%s` | %lld | %lld | %d | %s |\n", t.name.c_str(),
+                  static_cast<long long>(t.train_count), static_cast<long long>(t.test_count),
+                  t.recommended_max_turns, MarkdownCell(t.description).c_str());
+    }
+  }
+}
+
 int ListEnvs(const std::vector<std::string>& names,
-             const std::map<std::string, agentgym::env::EnvOptions>& options) {
+             const std::map<std::string, agentgym::env::EnvOptions>& options,
+             bool markdown = false) {
   auto envs = agentgym::env::BuildEnvs(names, options);
   if (!envs.ok()) {
     std::cerr << "error: " << envs.status().message() << "\n";
     return 2;
+  }
+  if (markdown) {
+    PrintEnvsMarkdown(*envs);
+    return 0;
   }
   for (const auto& [name, env] : *envs) {
     const auto& d = env->Describe();
@@ -75,6 +133,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   std::string port_file;
   bool list = false;
+  std::string list_format = "text";
   app.add_option("--config", config_path, "YAML config (keys: listen, envs, env_options, ...)");
   app.add_option("--set", overrides, "config override key.path=value (repeatable)");
   app.add_option("--listen", listen, "host:port to serve on; port 0 picks a free port");
@@ -88,6 +147,8 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", port_file, "write the bound port to this file once serving");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   app.add_flag("--list", list, "list the envs and task types, then exit");
+  app.add_option("--format", list_format, "with --list: text or markdown (docs/envs.md)")
+      ->check(CLI::IsMember({"text", "markdown"}));
   CLI11_PARSE(app, argc, argv);
 
   if (auto s = agentgym::SetLogLevel(log_level); !s.ok()) {
@@ -138,7 +199,7 @@ int main(int argc, char** argv) {
     options.env_options[opt.substr(0, dot)][opt.substr(dot + 1, eq - dot - 1)] =
         opt.substr(eq + 1);
   }
-  if (list) return ListEnvs(options.envs, options.env_options);
+  if (list) return ListEnvs(options.envs, options.env_options, list_format == "markdown");
 
   options.service.sessions.max_sessions = max_sessions;
   options.service.sessions.default_idle_ttl = absl::Seconds(ttl_s);
