@@ -69,6 +69,15 @@ absl::Status ModelConfig::Validate() const {
   auto bad = [](const std::string& what) {
     return absl::InvalidArgumentError(absl::StrCat("model config: ", what));
   };
+  // Upper bounds far above any real model, so a corrupt config.json fails
+  // here instead of allocating for hours (or overflowing the counts below).
+  constexpr int64_t kMaxDim = 1 << 20, kMaxVocab = 1 << 24, kMaxLayers = 1024, kMaxHeads = 4096;
+  if (vocab_size > kMaxVocab) return bad("vocab_size is implausibly large");
+  if (hidden_size > kMaxDim || intermediate_size > kMaxDim || head_dim > kMaxDim) {
+    return bad("hidden_size, intermediate_size and head_dim must be <= 2^20");
+  }
+  if (num_hidden_layers > kMaxLayers) return bad("num_hidden_layers must be <= 1024");
+  if (num_attention_heads > kMaxHeads) return bad("num_attention_heads must be <= 4096");
   if (vocab_size <= 0) return bad("vocab_size must be > 0");
   if (hidden_size <= 0) return bad("hidden_size must be > 0");
   if (intermediate_size <= 0) return bad("intermediate_size must be > 0");
@@ -87,6 +96,13 @@ absl::Status ModelConfig::Validate() const {
     return bad("qwen2 has q/k/v bias and no MLP bias (attention_bias true, mlp_bias false)");
   }
   if (max_position_embeddings <= 0) return bad("max_position_embeddings must be > 0");
+  if (!(rms_norm_eps > 0)) return bad("rms_norm_eps must be > 0");
+  if (static_cast<double>(num_attention_heads) * HeadDim() > kMaxDim) {
+    return bad("num_attention_heads * head_dim must be <= 2^20");
+  }
+  if (static_cast<double>(num_hidden_layers) * hidden_size * intermediate_size > 1e12) {
+    return bad("model has more than 10^12 parameters");
+  }
   if (rope_scaling.has_value()) {
     const auto& s = *rope_scaling;
     if (s.factor <= 0 || s.low_freq_factor <= 0 || s.high_freq_factor <= s.low_freq_factor ||

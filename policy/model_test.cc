@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 
+#include "policy/generator.h"
 #include "policy/model_config.h"
 #include "policy/test_util.h"
 
@@ -110,6 +112,50 @@ TEST(ModelConfigTest, PresetsMatchTheReleasedQwen25Shapes) {
     ASSERT_TRUE(c.ok()) << name;
     EXPECT_TRUE(c->Validate().ok()) << name;
   }
+}
+
+TEST(ModelConfigTest, FuzzedConfigsNeverCrashAndHugeShapesAreRefused) {
+  EXPECT_THAT(ParseModelConfig(R"({"vocab_size":10,"hidden_size":8,"intermediate_size":8,
+      "num_hidden_layers":1000000000,"num_attention_heads":2})").status().message(),
+              ::testing::HasSubstr("num_hidden_layers"));
+  const std::string good = Qwen25Config0_5B().ToJson();
+  std::mt19937_64 rng(3);
+  int parsed = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::string text = good;
+    if (i % 3 == 0) {
+      text = text.substr(0, rng() % text.size());
+    } else {
+      for (int k = 0; k < 1 + static_cast<int>(rng() % 3); ++k) {
+        const char alphabet[] = "0123456789-.e\"{}[],:tfnul ";
+        text[rng() % text.size()] = alphabet[rng() % (sizeof(alphabet) - 1)];
+      }
+    }
+    absl::StatusOr<ModelConfig> c = ParseModelConfig(text);
+    if (c.ok()) {
+      ++parsed;
+      EXPECT_TRUE(c->Validate().ok());
+    } else {
+      EXPECT_FALSE(c.status().message().empty());
+    }
+  }
+  EXPECT_LT(parsed, 2000);
+}
+
+TEST(ModelTest, Bf16ForwardTracksF32) {
+  ModelConfig c = SmallConfig();
+  CausalLm f32 = RandomModel(c, /*seed=*/5);
+  CausalLm bf16 = RandomModel(c, /*seed=*/5, torch::kBFloat16);
+  torch::NoGradGuard no_grad;
+  torch::Tensor ids = torch::randint(0, 61, {2, 9}, torch::kLong);
+  torch::Tensor a = FullLogits(f32, ids), b = FullLogits(bf16, ids);
+  ASSERT_EQ(b.scalar_type(), torch::kFloat32);  // Logits always come back in float32.
+  const float rel = ((a - b).norm() / a.norm()).item<float>();
+  EXPECT_LT(rel, 0.05) << "relative L2 error of bf16 logits";
+  EXPECT_GT(rel, 0.0f);  // It really ran in bf16.
+  absl::StatusOr<std::vector<TurnResult>> gen = GenerateBatch(bf16, {{1, 2, 3}}, {{.max_new_tokens = 4}});
+  ASSERT_TRUE(gen.ok()) << gen.status();
+  EXPECT_EQ((*gen)[0].tokens.size(), 4u);
 }
 
 TEST(ModelConfigTest, TinyPresetIsBetweenOneAndThreeMillionParameters) {

@@ -17,8 +17,8 @@ struct TorchRuntimeOptions {
   // 256 MiB, M_TRIM_THRESHOLD 1 GiB) instead of unmapping it: every decode step
   // allocates and frees the same few-MB activations, and with glibc's defaults
   // each one comes back as fresh, zero-filled pages (measured on the tiny
-  // preset: 37% more decode tokens/s at batch 64, 29% less time per 512-token
-  // forward; see docs/benchmarks.md).
+  // preset: ~35% less time per 512-token full forward, the learner's path;
+  // batch-64 decode within noise; see docs/benchmarks.md).
   // Process-wide; the heap then keeps up to ~1 GiB of freed memory.
   bool retain_freed_memory = true;
 };
