@@ -61,6 +61,12 @@ absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::StartWithEnvs(
   if (server->server_ == nullptr || bound_port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on '", options.listen, "'"));
   }
+  // The default health service reports "" as SERVING; name the Env service
+  // too, so probes that ask for it by name (Kubernetes, grpc_health_probe
+  // -service) see it.
+  if (auto* health = server->server_->GetHealthCheckService()) {
+    health->SetServingStatus(v1::Env::service_full_name(), true);
+  }
   server->port_ = bound_port;
   server->host_ = options.listen.substr(0, options.listen.rfind(':'));
   server->reaper_ = std::thread([s = server.get(), interval = options.reap_interval] {
@@ -88,6 +94,12 @@ void EnvServer::ReapLoop(absl::Duration interval) {
 void EnvServer::Shutdown(absl::Duration grace) {
   absl::MutexLock lock(&shutdown_mu_);
   if (shut_down_.HasBeenNotified()) return;
+  if (server_ == nullptr) {  // Start failed before serving (e.g. bad address)
+    shut_down_.Notify();
+    return;
+  }
+  // Health checks answer NOT_SERVING while in-flight calls drain.
+  if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
   stop_reaper_.Notify();
   if (reaper_.joinable()) reaper_.join();

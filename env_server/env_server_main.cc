@@ -209,11 +209,19 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << server.status().message() << "\n";
     return 1;
   }
+  if (!port_file.empty()) {
+    // Written to a temporary name and renamed, so a reader never sees a
+    // partial file.
+    const std::string tmp = port_file + ".tmp";
+    std::ofstream(tmp) << (*server)->port() << "\n";
+    if (std::rename(tmp.c_str(), port_file.c_str()) != 0) {
+      std::cerr << "error: cannot write --port-file " << port_file << "\n";
+      return 1;
+    }
+  }
+  // After the port file, so whoever sees this line can also read the file.
   std::printf("listening on %s\n", (*server)->address().c_str());
   std::fflush(stdout);
-  if (!port_file.empty()) {
-    std::ofstream(port_file) << (*server)->port() << "\n";
-  }
 
   std::thread signal_watcher([&] {
     int sig = 0;

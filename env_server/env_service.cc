@@ -5,36 +5,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "core/grpc_status.h"
+#include "core/text.h"
 #include "env_server/proto_convert.h"
 #include "env_server/task_ids.h"
 
 namespace agentgym::env {
 namespace {
-
-// Structural UTF-8 check (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
-bool IsValidUtf8(const std::string& s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    unsigned char c = *p;
-    int extra;
-    uint32_t cp;
-    if (c < 0x80) { ++p; continue; }
-    if ((c & 0xE0) == 0xC0) { extra = 1; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { extra = 2; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { extra = 3; cp = c & 0x07; }
-    else return false;
-    if (end - p <= extra) return false;
-    for (int i = 1; i <= extra; ++i) {
-      if ((p[i] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    p += extra + 1;
-  }
-  return true;
-}
 
 void SetItemError(const absl::Status& status, v1::ItemError* out) {
   out->set_code(static_cast<int>(status.code()));
@@ -75,7 +51,7 @@ absl::StatusOr<const Environment*> EnvService::FindEnv(const std::string& name) 
   if (it == envs_.end()) {
     std::vector<std::string> names;
     for (const auto& [n, e] : envs_) names.push_back(n);
-    return absl::NotFoundError(absl::StrCat("this server has no env '", name.substr(0, 100),
+    return absl::NotFoundError(absl::StrCat("this server has no env '", TruncateForMessage(name),
                                             "' (it serves: ", absl::StrJoin(names, ", "), ")"));
   }
   return it->second.get();
@@ -89,6 +65,14 @@ absl::Status EnvService::ValidateAction(const std::string& action) const {
   }
   if (!IsValidUtf8(action)) {
     return absl::InvalidArgumentError("the action is not valid UTF-8 text");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EnvService::ValidateSplit(int split) {
+  if (!v1::Split_IsValid(split)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown split value ", split, " (0 unspecified, 1 train, 2 test)"));
   }
   return absl::OkStatus();
 }
@@ -118,11 +102,12 @@ absl::StatusOr<v1::ListTasksResponse> EnvService::ListTasks(
   auto env = FindEnv(req.env());
   if (!env.ok()) return env.status();
   if (req.page_size() < 0) return absl::InvalidArgumentError("page_size must be >= 0");
+  if (auto s = ValidateSplit(req.split()); !s.ok()) return s;
   const EnvDescription& d = (*env)->Describe();
   if (!req.task_type().empty() && TaskCount(d, req.task_type(), Split::kTrain) == 0 &&
       TaskCount(d, req.task_type(), Split::kTest) == 0) {
     return absl::NotFoundError(absl::StrCat("env '", d.name, "' has no task type '",
-                                            req.task_type().substr(0, 100), "'"));
+                                            TruncateForMessage(req.task_type()), "'"));
   }
   int64_t offset = 0;
   if (!req.page_token().empty() &&
@@ -159,6 +144,9 @@ absl::StatusOr<v1::CreateResponse> EnvService::CreateSession(const v1::CreateReq
   const EnvDescription& d = (*env)->Describe();
   if (req.idle_ttl_ms() < 0) return absl::InvalidArgumentError("idle_ttl_ms must be >= 0");
   absl::StatusOr<TaskKey> key;
+  if (req.task_case() == v1::CreateRequest::kSample) {
+    if (auto s = ValidateSplit(req.sample().split()); !s.ok()) return s;
+  }
   if (req.task_case() == v1::CreateRequest::kTaskId) {
     key = ParseTaskId(req.task_id(), d);
   } else {

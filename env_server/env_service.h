@@ -67,6 +67,7 @@ class EnvService final : public v1::Env::Service {
  private:
   absl::StatusOr<const Environment*> FindEnv(const std::string& name) const;
   absl::Status ValidateAction(const std::string& action) const;
+  static absl::Status ValidateSplit(int split);  // INVALID_ARGUMENT for unknown values
   absl::Status CheckBatchSize(int items) const;
   // Counts `status` under its code and returns it unchanged.
   absl::Status Count(absl::Status status) const;

@@ -272,3 +272,21 @@ TEST(EnvClientTest, UnreachableServerIsUnavailableAfterRetries) {
 
 }  // namespace
 }  // namespace agentgym::env
+
+namespace agentgym::env {
+namespace {
+
+TEST(EnvServerTest, AnAddressThatCannotBeBoundIsUnavailableNotACrash) {
+  for (const char* listen : {"256.1.1.1:99999", "not an address", "127.0.0.1:-1"}) {
+    EnvServerOptions options;
+    options.listen = listen;
+    std::map<std::string, std::unique_ptr<Environment>> envs;
+    envs.emplace("counter", testing::MakeCounterEnv());
+    auto server = EnvServer::StartWithEnvs(options, std::move(envs));
+    EXPECT_EQ(server.status().code(), absl::StatusCode::kUnavailable) << listen;
+    EXPECT_NE(server.status().message().find(listen), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace agentgym::env

@@ -6,6 +6,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "core/random_id.h"
+#include "core/text.h"
 
 namespace agentgym::env {
 
@@ -27,7 +28,7 @@ absl::StatusOr<std::shared_ptr<SessionStore::Session>> SessionStore::Find(
   auto it = shard.sessions.find(id);
   if (it == shard.sessions.end()) {
     return absl::NotFoundError(absl::StrCat(
-        "no session '", id.substr(0, 100), "' (never created, closed, or reclaimed after idling)"));
+        "no session '", TruncateForMessage(id), "' (never created, closed, or reclaimed after idling)"));
   }
   return it->second;
 }
@@ -111,7 +112,7 @@ absl::Status SessionStore::Close(absl::string_view session_id) {
     absl::MutexLock lock(&shard.mu);
     auto it = shard.sessions.find(session_id);
     if (it == shard.sessions.end()) {
-      return absl::NotFoundError(absl::StrCat("no session '", session_id.substr(0, 100), "'"));
+      return absl::NotFoundError(absl::StrCat("no session '", TruncateForMessage(session_id), "'"));
     }
     removed = std::move(it->second);
     shard.sessions.erase(it);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/det_random.h"
+#include "core/text.h"
 
 namespace agentgym::env {
 namespace {
@@ -32,7 +33,7 @@ int64_t TaskCount(const EnvDescription& env, absl::string_view type, Split split
 absl::StatusOr<TaskKey> ParseTaskId(absl::string_view id, const EnvDescription& env) {
   auto not_found = [&](absl::string_view why) {
     return absl::NotFoundError(absl::StrCat("env '", env.name, "' has no task '",
-                                            id.substr(0, 200), "': ", why));
+                                            TruncateForMessage(id, 200), "': ", why));
   };
   std::vector<absl::string_view> parts = absl::StrSplit(id, '/');
   if (parts.size() != 3) return not_found("task ids look like <type>/<train|test>/<index>");
@@ -64,7 +65,7 @@ absl::StatusOr<TaskKey> SampleTask(const EnvDescription& env, Split split,
   if (!type.empty()) {
     if (FindType(env, type) == nullptr) {
       return absl::NotFoundError(
-          absl::StrCat("env '", env.name, "' has no task type '", type.substr(0, 200), "'"));
+          absl::StrCat("env '", env.name, "' has no task type '", TruncateForMessage(type, 200), "'"));
     }
     int64_t count = TaskCount(env, type, split);
     if (count == 0) {

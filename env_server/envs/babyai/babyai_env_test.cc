@@ -232,7 +232,7 @@ TEST(BabyAIEnvTest, OracleRecoversFromRandomStates) {
   EXPECT_EQ(solved, total);
 }
 
-TEST(BabyAIEnvTest, StepsAreFastAndMemoryIsBounded) {
+TEST(BabyAIEnvTest, MemoryStaysBoundedOverManySteps) {
   EpisodeStart start;
   auto ep = Start("synth_loc", 1, &start);
   const size_t initial = ep->ApproxBytes();
@@ -248,8 +248,8 @@ TEST(BabyAIEnvTest, StepsAreFastAndMemoryIsBounded) {
     EXPECT_LT(ep->ApproxBytes(), 64u * 1024);
   }
   double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  // Printed for the record only: speed goals live in bench/, not in tests.
   std::printf("babyai: %.1f us per step (incl. episode restarts)\n", us / steps);
-  EXPECT_LT(us / steps, 5000.0);
 }
 
 }  // namespace

@@ -282,7 +282,7 @@ TEST(TextCraftEnvTest, MemoryStaysBounded) {
   EXPECT_LT(ep->ApproxBytes(), 16u * 1024);
 }
 
-TEST(TextCraftEnvTest, StepsTakeMicroseconds) {
+TEST(TextCraftEnvTest, RunsManyStepsAndRestarts) {
   EpisodeStart start;
   auto ep = Start({"depth2", Split::kTrain, 0}, 1, &start);
   const std::vector<std::string> actions = {
@@ -290,15 +290,22 @@ TEST(TextCraftEnvTest, StepsTakeMicroseconds) {
       "Thought: hmm\nAction: craft 1 oak plate using 9 oak log", "get 1 oak plate"};
   constexpr int kSteps = 20000;
   auto begin = std::chrono::steady_clock::now();
+  int restarts = 0;
   for (int i = 0; i < kSteps; ++i) {
     auto out = ep->Step(actions[i % actions.size()]);
     ASSERT_TRUE(out.ok());
-    if (out->done || out->truncated) ep = Start({"depth2", Split::kTrain, 0}, 1, &start);
+    ASSERT_FALSE(out->observation.empty());
+    if (out->done || out->truncated) {
+      ++restarts;
+      ep = Start({"depth2", Split::kTrain, 0}, 1, &start);
+    }
   }
+  EXPECT_GT(restarts, 0) << "the turn limit never ended an episode";
+  EXPECT_LT(ep->ApproxBytes(), 16u * 1024);
   double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - begin)
                   .count() / kSteps;
+  // Printed for the record only: speed goals live in bench/, not in tests.
   std::cout << "textcraft: " << us << " us per step (incl. episode restarts)\n";
-  EXPECT_LT(us, 200.0);  // loose: shared CI; typically a few microseconds
 }
 
 // Prints one oracle episode; docs/envs/textcraft.md quotes its output.

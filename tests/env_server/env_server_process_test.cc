@@ -1,0 +1,290 @@
+// The real `agentgym-env-server` binary, started on 127.0.0.1 port 0: it
+// serves textcraft and babyai, a scripted client finishes episodes of every
+// task type through it, `agentgym-env-play --scripted` does too, health and
+// reflection answer, a user's recipe directory loads, bad command lines fail
+// with a message, and SIGTERM / SIGINT shut it down cleanly mid-traffic.
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
+#include "core/grpc_status.h"
+#include "env_server/env_registry.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "grpc/reflection/v1alpha/reflection_probe.grpc.pb.h"
+#include "grpcpp/create_channel.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/env_server/env_test_util.h"
+#include "tests/env_server/server_process.h"
+
+namespace agentgym::testing {
+namespace {
+
+namespace v1 = env::v1;
+using ::testing::HasSubstr;
+
+std::unique_ptr<ServerProcess> StartServer(const std::vector<std::string>& args) {
+  auto server = ServerProcess::Start(AG_ENV_SERVER_BIN, args);
+  EXPECT_TRUE(server.ok()) << server.status();
+  return server.ok() ? *std::move(server) : nullptr;
+}
+
+class EnvServerProcessTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = StartServer({"--envs", "textcraft,babyai"}).release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    ASSERT_TRUE(server_->Running()) << server_->Log();
+    client_ = MakeClient(server_->target());
+  }
+  void TearDown() override {
+    if (server_ != nullptr) EXPECT_TRUE(server_->Running()) << "the server died:\n" << server_->Log();
+  }
+
+  static ServerProcess* server_;
+  std::unique_ptr<env::EnvClient> client_;
+};
+
+ServerProcess* EnvServerProcessTest::server_ = nullptr;
+
+TEST_F(EnvServerProcessTest, ServesTextcraftAndBabyaiWithTheirTaskTypes) {
+  auto envs = client_->ListEnvs();
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  std::map<std::string, std::set<std::string>> types;
+  for (const auto& e : envs->envs()) {
+    EXPECT_FALSE(e.action_format().empty()) << e.name();
+    EXPECT_FALSE(e.mirrors().empty()) << e.name();
+    EXPECT_GT(e.recommended_max_turns(), 0) << e.name();
+    for (const auto& t : e.task_types()) {
+      types[e.name()].insert(t.name());
+      EXPECT_GT(t.train_count(), 0) << e.name() << "/" << t.name();
+      EXPECT_GT(t.test_count(), 0) << e.name() << "/" << t.name();
+      EXPECT_GT(t.recommended_max_turns(), 0) << e.name() << "/" << t.name();
+    }
+  }
+  EXPECT_EQ(types["textcraft"],
+            (std::set<std::string>{"depth1", "depth2", "depth3", "depth4"}));
+  EXPECT_EQ(types["babyai"], (std::set<std::string>{"goto", "pickup", "action_obj_door",
+                                                    "find_obj", "one_room", "synth_loc"}));
+  EXPECT_EQ(types.size(), 2u) << "--envs textcraft,babyai must serve exactly those";
+  EXPECT_EQ(envs->max_sessions(), 4096);  // the binary's default
+  EXPECT_EQ(envs->max_action_bytes(), 64 * 1024);
+  EXPECT_GT(envs->max_batch_items(), 0);
+  EXPECT_GT(envs->session_idle_ttl_ms(), 0);
+}
+
+TEST_F(EnvServerProcessTest, ScriptedClientFinishesEpisodesOfEveryTaskType) {
+  auto envs = client_->ListEnvs();
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  int episodes = 0;
+  for (const auto& e : envs->envs()) {
+    for (const auto& t : e.task_types()) {
+      for (env::Split split : {env::Split::kTrain, env::Split::kTest}) {
+        for (uint64_t seed : {1, 2, 3}) {
+          auto played = PlayScripted(*client_, e.name(), t.name(), split, seed);
+          ASSERT_TRUE(played.ok()) << played.status();
+          EXPECT_TRUE(played->success)
+              << e.name() << " " << played->task_id << " not solved in " << played->turns
+              << " turns (recommended " << played->recommended_max_turns << ")";
+          EXPECT_LE(played->turns, played->recommended_max_turns);
+          ++episodes;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(episodes, (4 + 6) * 2 * 3);
+}
+
+TEST_F(EnvServerProcessTest, PlayBinaryFinishesAScriptedEpisodeOfEachEnv) {
+  for (const char* env_name : {"textcraft", "babyai"}) {
+    auto run = RunCommand(AG_ENV_PLAY_BIN, {"--target", server_->target(), "--env", env_name,
+                                            "--seed", "7", "--scripted"});
+    ASSERT_TRUE(run.ok()) << run.status();
+    EXPECT_EQ(run->exit_code, 0) << run->output;
+    EXPECT_THAT(run->output, HasSubstr("== SUCCESS")) << run->output;
+  }
+}
+
+TEST_F(EnvServerProcessTest, AnswersHealthChecksForTheServerAndTheEnvService) {
+  auto whole = IsServing(server_->target());
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_TRUE(*whole);
+  auto env_service = IsServing(server_->target(), "agentgym.env.v1.Env");
+  ASSERT_TRUE(env_service.ok()) << env_service.status();
+  EXPECT_TRUE(*env_service);
+  EXPECT_EQ(IsServing(server_->target(), "no.such.Service").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(EnvServerProcessTest, ServerReflectionDescribesTheEnvContract) {
+  namespace refl = grpc::reflection::v1alpha;
+  auto channel = grpc::CreateChannel(server_->target(), grpc::InsecureChannelCredentials());
+  auto stub = refl::ServerReflection::NewStub(channel);
+  grpc::ClientContext context;
+  SetDeadline(context, absl::Seconds(20));
+  auto stream = stub->ServerReflectionInfo(&context);
+
+  refl::ServerReflectionRequest list;
+  list.set_list_services("*");
+  ASSERT_TRUE(stream->Write(list));
+  refl::ServerReflectionResponse listed;
+  ASSERT_TRUE(stream->Read(&listed));
+  std::set<std::string> services;
+  for (const auto& s : listed.list_services_response().service()) services.insert(s.name());
+  EXPECT_TRUE(services.count("agentgym.env.v1.Env")) << listed.DebugString();
+  EXPECT_TRUE(services.count("grpc.health.v1.Health")) << listed.DebugString();
+
+  refl::ServerReflectionRequest symbol;
+  symbol.set_file_containing_symbol("agentgym.env.v1.Env");
+  ASSERT_TRUE(stream->Write(symbol));
+  refl::ServerReflectionResponse file;
+  ASSERT_TRUE(stream->Read(&file));
+  ASSERT_GT(file.file_descriptor_response().file_descriptor_proto_size(), 0)
+      << file.DebugString();
+  bool found = false;
+  for (const auto& bytes : file.file_descriptor_response().file_descriptor_proto()) {
+    google::protobuf::FileDescriptorProto fd;
+    ASSERT_TRUE(fd.ParseFromString(bytes));
+    if (fd.name() != "agentgym/env/v1/env.proto") continue;
+    found = true;
+    ASSERT_EQ(fd.service_size(), 1);
+    std::set<std::string> methods;
+    for (const auto& m : fd.service(0).method()) methods.insert(m.name());
+    EXPECT_TRUE(methods.count("BatchStep"));
+    EXPECT_TRUE(methods.count("Step"));
+  }
+  EXPECT_TRUE(found) << "no descriptor for agentgym/env/v1/env.proto";
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST(EnvServerBinaryTest, ServesAUserDirectoryOfMinecraftRecipes) {
+  const std::string dir = std::string(TEXTCRAFT_TESTDATA_DIR) + "/recipes";
+  auto server = StartServer({"--envs", "textcraft", "--env-opt", "textcraft.recipes_dir=" + dir});
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(server->target());
+  auto envs = client->ListEnvs();
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  ASSERT_EQ(envs->envs_size(), 1);
+  EXPECT_THAT(envs->envs(0).description(), HasSubstr(dir));
+  int played = 0;
+  for (const auto& t : envs->envs(0).task_types()) {
+    auto episode = PlayScripted(*client, "textcraft", t.name(), env::Split::kTrain, 5,
+                                {{"recipes_dir", dir}});
+    ASSERT_TRUE(episode.ok()) << episode.status();
+    EXPECT_TRUE(episode->success) << episode->task_id;
+    ++played;
+  }
+  EXPECT_EQ(played, 4);
+}
+
+// SIGTERM (and SIGINT) while clients are stepping: the process drains and
+// exits 0, logs its shutdown, and a client then sees UNAVAILABLE.
+void ExpectCleanShutdownOn(int signal) {
+  auto server = StartServer({"--envs", "textcraft,babyai"});
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(server->target(), absl::Seconds(10));
+  v1::CreateRequest create;
+  create.set_env("babyai");
+  create.mutable_sample();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    create.set_seed(i);
+    auto session = client->Create(create);
+    ASSERT_TRUE(session.ok()) << session.status();
+    ids.push_back(session->session_id());
+  }
+  absl::Notification stepped;
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok_steps{0};
+  std::set<absl::StatusCode> codes_after;
+  std::thread stepper([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      auto r = client->Step(ids[i % ids.size()], "check available actions");
+      if (r.ok() || r.status().code() == absl::StatusCode::kFailedPrecondition) {
+        ++ok_steps;
+        if (!stepped.HasBeenNotified()) stepped.Notify();
+      } else {
+        codes_after.insert(r.status().code());
+        break;
+      }
+    }
+  });
+  ASSERT_TRUE(stepped.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  auto status = server->Signal(signal, absl::Seconds(30));
+  stop = true;
+  stepper.join();
+  ASSERT_TRUE(status.ok()) << status.status() << "\n" << server->Log();
+  EXPECT_TRUE(WIFEXITED(*status)) << "killed by signal " << WTERMSIG(*status) << "\n"
+                                  << server->Log();
+  EXPECT_EQ(WEXITSTATUS(*status), 0) << server->Log();
+  EXPECT_THAT(server->Log(), HasSubstr("shutting down"));
+  EXPECT_THAT(server->Log(), HasSubstr("shut down ("));
+  EXPECT_GT(ok_steps.load(), 0);
+  // A call caught by the shutdown is refused (UNAVAILABLE) or, if it was
+  // already on the wire, cancelled when the grace period ends.
+  for (absl::StatusCode code : codes_after) {
+    EXPECT_TRUE(code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kCancelled)
+        << absl::StatusCodeToString(code);
+  }
+  std::printf("%s: log\n%s", signal == SIGTERM ? "SIGTERM" : "SIGINT", server->Log().c_str());
+  auto after = MakeClient(server->target(), absl::Seconds(2))->ListEnvs();
+  EXPECT_EQ(after.status().code(), absl::StatusCode::kUnavailable) << after.status();
+}
+
+TEST(EnvServerBinaryTest, SigtermShutsDownCleanlyMidTraffic) { ExpectCleanShutdownOn(SIGTERM); }
+TEST(EnvServerBinaryTest, SigintShutsDownCleanlyMidTraffic) { ExpectCleanShutdownOn(SIGINT); }
+
+TEST(EnvServerBinaryTest, BadCommandLinesExitNonZeroWithAMessage) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--envs", "textcraft,nope"}, "nope"},
+      {{"--max-sessions", "0"}, "max-sessions"},
+      {{"--max-action-bytes", "-3"}, "max-action-bytes"},
+      {{"--session-ttl-s", "abc"}, "session-ttl-s"},
+      {{"--env-opt", "textcraft.recipes_dir=/nonexistent/recipes"}, "/nonexistent/recipes"},
+      {{"--env-opt", "no-dot-or-equals"}, "no-dot-or-equals"},
+      {{"--env-opt", "babyai.colour=blue"}, "colour"},
+      {{"--envs", "babyai", "--env-opt", "textcraft.recipes_dir=/tmp"}, "does not serve"},
+      {{"--log-level", "loud"}, "loud"},
+      {{"--config", "/nonexistent/server.yaml"}, "/nonexistent/server.yaml"},
+      {{"--no-such-flag"}, "no-such-flag"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"--listen", "127.0.0.1:0"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    auto run = RunCommand(AG_ENV_SERVER_BIN, args, absl::Seconds(30));
+    ASSERT_TRUE(run.ok()) << run.status();
+    EXPECT_NE(run->exit_code, 0) << c.args[0] << " " << run->output;
+    EXPECT_EQ(run->term_signal, 0) << "crashed on " << c.args[0];
+    EXPECT_THAT(run->output, HasSubstr(c.message)) << c.args[0];
+  }
+  auto bad_listen = RunCommand(AG_ENV_SERVER_BIN, {"--listen", "256.1.1.1:99999"});
+  ASSERT_TRUE(bad_listen.ok());
+  EXPECT_NE(bad_listen->exit_code, 0) << bad_listen->output;
+  EXPECT_THAT(bad_listen->output, HasSubstr("cannot listen"));
+
+  auto list = RunCommand(AG_ENV_SERVER_BIN, {"--list", "--envs", "textcraft,babyai"});
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->exit_code, 0) << list->output;
+  EXPECT_THAT(list->output, HasSubstr("depth4"));
+  EXPECT_THAT(list->output, HasSubstr("synth_loc"));
+}
+
+}  // namespace
+}  // namespace agentgym::testing
