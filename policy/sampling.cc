@@ -82,7 +82,7 @@ SampleResult SampleRows(const torch::Tensor& logits, const std::vector<const Sam
       // would cost more than the draw).
       std::lock_guard<std::mutex> lock(generators[i]->mutex());
       at::uniform_real_distribution<float> uniform(0.0f, 1.0f);
-      uniforms[i] = uniform(generators[i]->get<at::CPUGeneratorImpl>());
+      uniforms[i] = 1.0f - uniform(generators[i]->get<at::CPUGeneratorImpl>());  // In (0, 1], exactly.
     }
   }
   auto dev = logits.device();
@@ -94,13 +94,12 @@ SampleResult SampleRows(const torch::Tensor& logits, const std::vector<const Sam
   if (any_sampled) {
     torch::Tensor probs = logp.exp();
     torch::Tensor cdf = probs.cumsum(-1);
-    torch::Tensor u = torch::tensor(uniforms, f32).to(dev).view({b, 1});
-    tokens = torch::searchsorted(cdf, u, /*out_int32=*/false, /*right=*/true).view({b});
-    // Rounding can leave u above the last cdf entry: cap at the last token that
-    // has probability, so a filtered-out token is never drawn.
-    const int64_t v = logits.size(-1);
-    torch::Tensor last_nonzero = (v - 1) - (probs > 0).flip({-1}).to(torch::kFloat32).argmax(-1);
-    tokens = torch::minimum(tokens, last_nonzero);
+    // u in (0, 1] scaled by the row's total mass T (1 up to rounding) lies in
+    // (0, T]; the first index whose cdf reaches it always exists and has
+    // cdf[i] > cdf[i-1], i.e. probability > 0, so a filtered-out (or
+    // underflowed) token is never drawn, whatever the rounding.
+    torch::Tensor u = torch::tensor(uniforms, f32).to(dev).view({b, 1}) * cdf.narrow(1, cdf.size(1) - 1, 1);
+    tokens = torch::searchsorted(cdf, u, /*out_int32=*/false, /*right=*/false).view({b});
   }
   if (any_greedy) {
     torch::Tensor greedy = logits.argmax(-1);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 namespace agentgym::policy {
 namespace {
@@ -64,6 +65,28 @@ TEST(SamplingTest, GreedyTakesArgmaxAndReportsModelLogProb) {
   auto [freq, r] = Frequencies({.temperature = 0.0f}, 100);
   EXPECT_EQ(freq[0], 1.0);
   EXPECT_NEAR(r.logprobs[0].item<float>(), std::log(0.4), 1e-5);
+}
+
+TEST(SamplingTest, NeverDrawsZeroProbabilityTokens) {
+  // Masked (-inf) and underflowing (-1e30) logits at both ends of the vocabulary.
+  const float inf = std::numeric_limits<float>::infinity();
+  const int64_t n = 20000;
+  torch::Tensor logits = torch::tensor({-inf, 0.0f, 0.5f, -1e30f, -inf}).repeat({n, 1});
+  const SamplingParams p{.temperature = 1.0f, .seed = 8};
+  const SamplingParams top1{.temperature = 1.0f, .top_k = 1, .seed = 9};
+  at::Generator gen = MakeGenerator(8);
+  std::vector<const SamplingParams*> params(n, &p);
+  for (int64_t i = 0; i < n; i += 2) params[i] = &top1;
+  std::vector<at::Generator*> gens(n, &gen);
+  SampleResult r = SampleRows(logits, params, gens);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t t = r.tokens[i].item<int64_t>();
+    ASSERT_TRUE(t == 1 || t == 2) << "row " << i << " drew " << t;
+    if (i % 2 == 0) {
+      ASSERT_EQ(t, 2) << "top_k 1 keeps only the argmax";
+    }
+    ASSERT_TRUE(std::isfinite(r.logprobs[i].item<float>()));
+  }
 }
 
 TEST(SamplingTest, SameSeedSameSamplesWhateverTheBatch) {
