@@ -1,0 +1,314 @@
+#include "env_server/bridge/bridge_config.h"
+
+#include <cmath>
+#include <cstdlib>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace agentgym::env::bridge {
+namespace {
+
+using json = nlohmann::json;
+
+// Maps merge key by key; anything else replaces.
+void DeepMerge(json& base, const json& over) {
+  if (base.is_object() && over.is_object()) {
+    for (const auto& [k, v] : over.items()) {
+      if (base.contains(k) && base[k].is_object() && v.is_object()) {
+        DeepMerge(base[k], v);
+      } else {
+        base[k] = v;
+      }
+    }
+  } else {
+    base = over;
+  }
+}
+
+const json& KnownTable() {
+  static const json* table = [] {
+    return new json(YamlToJson(YAML::Load(KnownEnvsYaml())));
+  }();
+  return *table;
+}
+
+// Reads typed values from one env's merged JSON, remembering the first error.
+class Reader {
+ public:
+  Reader(const std::string& env, const json& root) : env_(env), root_(root) {}
+
+  const json* Find(const std::string& path) const {
+    const json* node = &root_;
+    size_t from = 0;
+    while (from <= path.size()) {
+      size_t dot = path.find('.', from);
+      std::string key = path.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
+      if (!node->is_object() || !node->contains(key)) return nullptr;
+      node = &(*node)[key];
+      if (dot == std::string::npos) break;
+      from = dot + 1;
+    }
+    return node;
+  }
+  std::string Str(const std::string& path) {
+    const json* n = Find(path);
+    if (n == nullptr || n->is_null()) return "";
+    if (n->is_string()) return n->get<std::string>();
+    if (n->is_number() || n->is_boolean()) return n->dump();
+    Error(path, "a string");
+    return "";
+  }
+  double Num(const std::string& path) {
+    const json* n = Find(path);
+    if (n != nullptr && n->is_number()) return n->get<double>();
+    Error(path, "a number");
+    return 0;
+  }
+  bool Bool(const std::string& path) {
+    const json* n = Find(path);
+    if (n != nullptr && n->is_boolean()) return n->get<bool>();
+    Error(path, "true or false");
+    return false;
+  }
+  json Object(const std::string& path) {
+    const json* n = Find(path);
+    if (n != nullptr && n->is_object()) return *n;
+    Error(path, "a map");
+    return json::object();
+  }
+  std::vector<std::string> Strings(const std::string& path) {
+    std::vector<std::string> out;
+    const json* n = Find(path);
+    if (n == nullptr || !n->is_array()) {
+      Error(path, "a list of strings");
+      return out;
+    }
+    for (const auto& v : *n) {
+      if (!v.is_string()) Error(path, "a list of strings");
+      else out.push_back(v.get<std::string>());
+    }
+    return out;
+  }
+  absl::StatusCode Code(const std::string& path) {
+    std::string name = Str(path);
+    for (int c = 0; c <= 16; ++c) {
+      if (absl::StatusCodeToString(static_cast<absl::StatusCode>(c)) == name && c != 0) {
+        return static_cast<absl::StatusCode>(c);
+      }
+    }
+    Error(path, "a gRPC status code name such as INTERNAL or NOT_FOUND");
+    return absl::StatusCode::kInternal;
+  }
+  void Error(const std::string& path, const std::string& want) {
+    if (status_.ok()) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat("bridge env '", env_, "': '", path, "' must be ", want));
+    }
+  }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  const std::string env_;
+  const json& root_;
+  absl::Status status_;
+};
+
+void ReadTasks(Reader& r, const json& tasks, UpstreamConfig& c) {
+  if (!tasks.is_array() || tasks.empty()) {
+    r.Error("tasks", "a non-empty list of {type, train: [start, count], test: [start, count]}");
+    return;
+  }
+  for (const auto& t : tasks) {
+    TaskRange range;
+    auto bounds = [&](const char* key, int64_t* start, int64_t* count) {
+      if (!t.contains(key)) return;
+      const json& b = t[key];
+      if (!b.is_array() || b.size() != 2 || !b[0].is_number_integer() ||
+          !b[1].is_number_integer() || b[0].get<int64_t>() < 0 || b[1].get<int64_t>() < 0) {
+        r.Error(absl::StrCat("tasks.", key), "[start, count] with integers >= 0");
+        return;
+      }
+      *start = b[0].get<int64_t>();
+      *count = b[1].get<int64_t>();
+    };
+    if (!t.is_object() || !t.contains("type") || !t["type"].is_string() ||
+        t["type"].get<std::string>().empty()) {
+      r.Error("tasks", "entries with a non-empty 'type'");
+      return;
+    }
+    range.type = t["type"].get<std::string>();
+    range.description = t.value("description", "");
+    range.recommended_max_turns = t.value("recommended_max_turns", c.recommended_max_turns);
+    bounds("train", &range.train_start, &range.train_count);
+    bounds("test", &range.test_start, &range.test_count);
+    c.tasks.push_back(range);
+  }
+}
+
+absl::StatusOr<ActionParserConfig::Pick> ParsePick(const std::string& s) {
+  if (s == "first") return ActionParserConfig::Pick::kFirst;
+  if (s == "last") return ActionParserConfig::Pick::kLast;
+  if (s == "reject_multiple") return ActionParserConfig::Pick::kRejectMultiple;
+  return absl::InvalidArgumentError("action.pick must be first, last or reject_multiple");
+}
+
+absl::StatusOr<ActionParserConfig::NoMatch> ParseNoMatch(const std::string& s) {
+  if (s == "raw") return ActionParserConfig::NoMatch::kRaw;
+  if (s == "empty") return ActionParserConfig::NoMatch::kEmpty;
+  if (s == "reject") return ActionParserConfig::NoMatch::kReject;
+  return absl::InvalidArgumentError("action.on_no_match must be raw, empty or reject");
+}
+
+}  // namespace
+
+json YamlToJson(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      json out = json::object();
+      for (const auto& kv : node) out[kv.first.as<std::string>()] = YamlToJson(kv.second);
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      json out = json::array();
+      for (const auto& v : node) out.push_back(YamlToJson(v));
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string s = node.Scalar();
+      if (node.Tag() == "!") return s;  // quoted: always a string
+      if (s == "null" || s == "~" || s.empty()) return nullptr;
+      if (s == "true") return true;
+      if (s == "false") return false;
+      int64_t i;
+      if (absl::SimpleAtoi(s, &i)) return i;
+      double d;
+      if (absl::SimpleAtod(s, &d) && std::isfinite(d)) return d;
+      return s;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+absl::StatusOr<UpstreamConfig> ResolveUpstream(const std::string& name, const json& overrides) {
+  const json& table = KnownTable();
+  json merged = table["defaults"];
+  std::string preset = overrides.value("preset", table["known_envs"].contains(name) ? name : "");
+  if (!preset.empty()) {
+    if (!table["known_envs"].contains(preset)) {
+      std::string known;
+      for (const auto& [k, v] : table["known_envs"].items()) absl::StrAppend(&known, k, " ");
+      return absl::InvalidArgumentError(absl::StrCat("bridge env '", name, "': unknown preset '",
+                                                     preset, "' (known: ", known, ")"));
+    }
+    DeepMerge(merged, table["known_envs"][preset]);
+  }
+  DeepMerge(merged, overrides);
+  UpstreamConfig c;
+  c.name = name;
+  c.preset = preset;
+  Reader r(name, merged);
+  c.base_url = r.Str("base_url");
+  c.description = r.Str("description");
+  c.action_format = r.Str("action_format");
+  c.mirrors = r.Str("mirrors");
+  c.recommended_max_turns = static_cast<int32_t>(r.Num("recommended_max_turns"));
+  c.session_key = r.Str("session_key");
+  c.create_path = r.Str("create.path");
+  c.create_body = r.Object("create.body");
+  c.create_id_field = r.Str("create.id_field");
+  c.create_task_key = r.Str("create.task_key");
+  c.reset_path = r.Str("reset.path");
+  c.reset_task_key = r.Str("reset.task_key");
+  c.reset_body = r.Object("reset.body");
+  c.reset_seed_key = r.Str("reset.seed_key");
+  c.reset_observation_fields = r.Strings("reset.observation_fields");
+  c.reset_fetch_observation = r.Bool("reset.fetch_observation");
+  c.step_path = r.Str("step.path");
+  c.action_key = r.Str("step.action_key");
+  c.observation_field = r.Str("step.observation_field");
+  c.reward_field = r.Str("step.reward_field");
+  c.done_field = r.Str("step.done_field");
+  c.score_field = r.Str("step.score_field");
+  c.observation_path = r.Str("observation_path");
+  c.close_path = r.Str("close_path");
+  c.score_scale = r.Num("score_scale");
+  c.success_field = r.Str("success.field");
+  c.success_min = r.Num("success.min");
+  c.max_turns = static_cast<int32_t>(r.Num("max_turns"));
+  c.error_field = r.Str("errors.field");
+  c.error_default_code = r.Code("errors.default_code");
+  if (const json* rules = r.Find("errors.rules"); rules != nullptr && rules->is_array()) {
+    for (const auto& rule : *rules) {
+      if (!rule.is_object() || !rule.contains("match") || !rule["match"].is_string()) {
+        r.Error("errors.rules", "a list of {match: <regex>, code: <status>}");
+        break;
+      }
+      Reader rr(name, rule);
+      c.error_rules.push_back({rule["match"].get<std::string>(), rr.Code("code")});
+      if (!rr.status().ok()) return rr.status();
+    }
+  }
+  c.action.strip_suffixes = r.Strings("action.strip_suffixes");
+  c.action.pattern = r.Str("action.pattern");
+  c.action.delete_pattern = r.Str("action.delete_pattern");
+  c.action.collapse_whitespace = r.Bool("action.collapse_whitespace");
+  const json aliases = r.Object("action.aliases");
+  for (const auto& [k, v] : aliases.items()) {
+    if (!v.is_string()) r.Error("action.aliases", "a map of strings");
+    else c.action.aliases[k] = v.get<std::string>();
+  }
+  auto pick = ParsePick(r.Str("action.pick"));
+  auto no_match = ParseNoMatch(r.Str("action.on_no_match"));
+  c.connect_timeout = absl::Milliseconds(r.Num("timeouts_ms.connect"));
+  c.request_timeout = absl::Milliseconds(r.Num("timeouts_ms.request"));
+  c.close_timeout = absl::Milliseconds(r.Num("timeouts_ms.close"));
+  c.pool_size = static_cast<int>(r.Num("pool_size"));
+  if (const json* tasks = r.Find("tasks"); tasks != nullptr) ReadTasks(r, *tasks, c);
+  else r.Error("tasks", "set");
+  if (!r.status().ok()) return r.status();
+  if (!pick.ok()) return absl::InvalidArgumentError(absl::StrCat("bridge env '", name, "': ", pick.status().message()));
+  if (!no_match.ok()) return absl::InvalidArgumentError(absl::StrCat("bridge env '", name, "': ", no_match.status().message()));
+  c.action.pick = *pick;
+  c.action.on_no_match = *no_match;
+  if (c.base_url.rfind("http://", 0) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bridge env '", name, "': base_url must be set to http://host:port (got '", c.base_url, "')"));
+  }
+  if (c.pool_size < 1 || c.request_timeout <= absl::ZeroDuration() ||
+      c.connect_timeout <= absl::ZeroDuration() || c.close_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bridge env '", name, "': pool_size and timeouts_ms.* must be > 0"));
+  }
+  if (c.session_key.empty() || c.step_path.empty() || c.reset_path.empty() ||
+      c.create_path.empty() || c.action_key.empty() || c.observation_field.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bridge env '", name, "': session_key, create/reset/step paths, step.action_key and "
+        "step.observation_field must not be empty"));
+  }
+  return c;
+}
+
+absl::StatusOr<std::vector<UpstreamConfig>> ParseBridgeConfig(const YAML::Node& envs) {
+  if (!envs.IsMap() || envs.size() == 0) {
+    return absl::InvalidArgumentError(
+        "the bridge config needs 'envs:', a map of env name -> {base_url: ..., overrides}");
+  }
+  std::vector<UpstreamConfig> out;
+  for (const auto& kv : envs) {
+    json overrides = YamlToJson(kv.second);
+    if (overrides.is_null()) overrides = json::object();
+    if (!overrides.is_object()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bridge env '", kv.first.as<std::string>(), "' must be a map"));
+    }
+    auto c = ResolveUpstream(kv.first.as<std::string>(), overrides);
+    if (!c.ok()) return c.status();
+    out.push_back(*std::move(c));
+  }
+  return out;
+}
+
+}  // namespace agentgym::env::bridge

@@ -1,0 +1,115 @@
+// agentgym-env-bridge: serves AgentGym HTTP env servers over the Env gRPC
+// contract, so the AgentGym ecosystem's environments work unchanged.
+//
+//   agentgym-env-bridge --upstream textcraft=http://127.0.0.1:36001
+//   agentgym-env-bridge --config bridge.yaml --listen 0.0.0.0:50052
+//   agentgym-env-bridge --print-known-envs
+//
+// Its own binary (not a mode of agentgym-env-server): it links no built-in env
+// and its config is the upstream table; the server machinery (sessions, TTL,
+// limits, batching, health, reflection) is the same EnvServer. Prints
+// "listening on HOST:PORT" once ready; shuts down on SIGTERM / SIGINT.
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "core/config.h"
+#include "core/logging.h"
+#include "env_server/bridge/bridge_env.h"
+#include "env_server/env_server.h"
+
+namespace {
+
+namespace bridge = agentgym::env::bridge;
+
+int Fail(const absl::Status& s) {
+  std::cerr << "error: " << s.message() << "\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // only the watcher thread takes them
+
+  CLI::App app{"agentgym-env-bridge: AgentGym HTTP env servers over the Env gRPC contract"};
+  std::string config_path, listen = "127.0.0.1:50052", port_file, log_level = "info";
+  std::vector<std::string> overrides, upstreams;
+  int64_t max_sessions = 4096, max_action_bytes = 64 * 1024;
+  double ttl_s = 600;
+  bool print_known = false;
+  app.add_option("--config", config_path, "YAML: envs: {name: {base_url: ..., overrides}}");
+  app.add_option("--upstream", upstreams, "<env>=<base_url> (repeatable; a known env's preset)");
+  app.add_option("--set", overrides, "config override key.path=value (repeatable)");
+  app.add_option("--listen", listen, "host:port to serve on; port 0 picks a free port");
+  app.add_option("--max-sessions", max_sessions, "maximum open sessions")->check(CLI::PositiveNumber);
+  app.add_option("--session-ttl-s", ttl_s, "default idle TTL of a session")->check(CLI::PositiveNumber);
+  app.add_option("--max-action-bytes", max_action_bytes, "largest action accepted")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--port-file", port_file, "write the bound port here once serving");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  app.add_flag("--print-known-envs", print_known, "print the shipped table of known envs");
+  CLI11_PARSE(app, argc, argv);
+
+  if (print_known) {
+    std::cout << bridge::KnownEnvsYaml();
+    return 0;
+  }
+  if (auto s = agentgym::SetLogLevel(log_level); !s.ok()) return Fail(s);
+  agentgym::Config config;
+  if (!config_path.empty()) {
+    auto loaded = agentgym::Config::FromFile(config_path);
+    if (!loaded.ok()) return Fail(loaded.status());
+    config = *std::move(loaded);
+  }
+  for (const auto& u : upstreams) {
+    size_t eq = u.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Fail(absl::InvalidArgumentError("--upstream '" + u + "' must be <env>=<base_url>"));
+    }
+    overrides.push_back("envs." + u.substr(0, eq) + ".base_url=" + u.substr(eq + 1));
+  }
+  if (auto s = config.ApplyOverrides(overrides); !s.ok()) return Fail(s);
+  auto upstream_configs = bridge::ParseBridgeConfig(config.Find("envs"));
+  if (!upstream_configs.ok()) return Fail(upstream_configs.status());
+
+  std::map<std::string, std::unique_ptr<agentgym::env::Environment>> envs;
+  for (auto& c : *upstream_configs) {
+    std::string name = c.name;
+    auto env = bridge::BridgeEnvironment::Create(std::move(c));
+    if (!env.ok()) return Fail(env.status());
+    agentgym::GetLogger("bridge")->info("env '{}' -> {}", name, (*env)->config().base_url);
+    envs.emplace(name, *std::move(env));
+  }
+  agentgym::env::EnvServerOptions options;
+  options.listen = *config.GetOr<std::string>("listen", listen);
+  options.service.sessions.max_sessions = max_sessions;
+  options.service.sessions.default_idle_ttl = absl::Seconds(ttl_s);
+  options.service.max_action_bytes = max_action_bytes;
+  options.reap_interval = std::min(absl::Seconds(5), absl::Seconds(ttl_s) / 2);
+  auto server = agentgym::env::EnvServer::StartWithEnvs(options, std::move(envs));
+  if (!server.ok()) {
+    std::cerr << "error: " << server.status().message() << "\n";
+    return 1;
+  }
+  std::printf("listening on %s\n", (*server)->address().c_str());
+  std::fflush(stdout);
+  if (!port_file.empty()) std::ofstream(port_file) << (*server)->port() << "\n";
+  std::thread watcher([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    agentgym::GetLogger("bridge")->info("signal {}: shutting down", sig);
+    (*server)->Shutdown();
+  });
+  (*server)->Wait();
+  watcher.join();
+  return 0;
+}

@@ -1,0 +1,206 @@
+#include "env_server/bridge/upstream_client.h"
+
+#include <httplib.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace agentgym::env::bridge {
+namespace {
+
+using json = nlohmann::json;
+
+std::string Quote(const std::string& s, size_t limit = 200) {
+  return s.size() <= limit ? s : absl::StrCat(s.substr(0, limit), "... (", s.size(), " bytes)");
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<UpstreamClient>> UpstreamClient::Create(
+    const UpstreamConfig& config) {
+  std::string rest = config.base_url.substr(std::string("http://").size());
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  std::string prefix;
+  if (size_t slash = rest.find('/'); slash != std::string::npos) {
+    prefix = rest.substr(slash);
+    rest = rest.substr(0, slash);
+  }
+  size_t colon = rest.rfind(':');
+  int port = 80;
+  std::string host = rest;
+  if (colon != std::string::npos) {
+    host = rest.substr(0, colon);
+    if (!absl::SimpleAtoi(rest.substr(colon + 1), &port) || port <= 0 || port > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bridge env '", config.name, "': bad port in base_url '", config.base_url, "'"));
+    }
+  }
+  if (host.empty() || host.find('/') != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bridge env '", config.name, "': base_url must be http://host:port[/prefix], got '", config.base_url, "'"));
+  }
+  std::unique_ptr<UpstreamClient> client(new UpstreamClient(config, host, port, prefix));
+  for (const auto& rule : config.error_rules) {
+    auto p = Pattern::Compile(rule.match);
+    if (!p.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("bridge env '", config.name,
+                                                     "': errors.rules: ", p.status().message()));
+    }
+    client->error_rules_.emplace_back(*std::move(p), rule.code);
+  }
+  return client;
+}
+
+UpstreamClient::UpstreamClient(const UpstreamConfig& config, std::string host, int port,
+                               std::string prefix)
+    : env_(config.name),
+      base_url_(config.base_url),
+      host_(std::move(host)),
+      port_(port),
+      prefix_(std::move(prefix)),
+      pool_size_(config.pool_size),
+      connect_timeout_(config.connect_timeout),
+      error_field_(config.error_field),
+      error_default_code_(config.error_default_code) {}
+
+UpstreamClient::~UpstreamClient() = default;
+
+absl::StatusOr<UpstreamClient::Lease> UpstreamClient::Acquire(absl::Time deadline, bool fresh) {
+  absl::MutexLock lock(&mu_);
+  auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !idle_.empty() || open_ < pool_size_;
+  };
+  if (!mu_.AwaitWithDeadline(absl::Condition(&available), deadline)) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "upstream '", env_, "' (", base_url_, "): all ", pool_size_,
+        " connections stayed busy until the deadline (raise pool_size or timeouts_ms.request)"));
+  }
+  if (!idle_.empty()) {
+    Lease lease{std::move(idle_.back()), true};
+    idle_.pop_back();
+    if (!fresh) return lease;
+    --open_;  // the stale idle connection is replaced by a new one
+  }
+  ++open_;
+  auto client = std::make_unique<httplib::Client>(host_, port_);
+  client->set_keep_alive(true);
+  client->set_tcp_nodelay(true);  // headers and body go out as separate writes
+  return Lease{std::move(client), false};
+}
+
+void UpstreamClient::Release(std::unique_ptr<httplib::Client> client) {
+  absl::MutexLock lock(&mu_);
+  if (client == nullptr) {
+    --open_;  // dropped after a failure; a fresh one will be made
+  } else {
+    idle_.push_back(std::move(client));
+  }
+}
+
+absl::StatusOr<json> UpstreamClient::Send(bool post, const std::string& target,
+                                          const std::string& body, absl::Duration timeout) {
+  const absl::Time start = absl::Now();
+  // A keep-alive connection the server closed while it sat idle fails at once
+  // with Read/Write before the request reached the server: that one attempt
+  // is repeated on a fresh connection (as HTTP clients such as Go's do).
+  for (int attempt = 0;; ++attempt) {
+    auto lease = Acquire(start + timeout, /*fresh=*/attempt > 0);
+    if (!lease.ok()) return lease.status();
+    std::unique_ptr<httplib::Client>* client = &lease->client;
+    const absl::Duration left = std::max(timeout - (absl::Now() - start), absl::Milliseconds(1));
+    auto as_timeval = [](absl::Duration d, time_t* sec, time_t* usec) {
+      int64_t us = absl::ToInt64Microseconds(d);
+      *sec = us / 1000000;
+      *usec = us % 1000000;
+    };
+    time_t sec, usec;
+    as_timeval(std::min(connect_timeout_, left), &sec, &usec);
+    (*client)->set_connection_timeout(sec, usec);
+    as_timeval(left, &sec, &usec);
+    (*client)->set_read_timeout(sec, usec);
+    (*client)->set_write_timeout(sec, usec);
+    httplib::Result res = post ? (*client)->Post(target.c_str(), body, "application/json")
+                               : (*client)->Get(target.c_str());
+    const std::string what = absl::StrCat("upstream '", env_, "' ", post ? "POST " : "GET ",
+                                          Quote(target, 120), " (", base_url_, ")");
+    if (!res) {
+      httplib::Error error = res.error();
+      Release(nullptr);  // the connection's state is unknown: drop it
+      if (lease->reused && attempt == 0 &&
+          (error == httplib::Error::Read || error == httplib::Error::Write) &&
+          absl::Now() - start < absl::Milliseconds(100) && absl::Now() - start < timeout / 2) {
+        continue;
+      }
+      if (error == httplib::Error::Connection || error == httplib::Error::ConnectionTimeout) {
+        return absl::UnavailableError(absl::StrCat(what, ": cannot connect (",
+                                                   httplib::to_string(error), ")"));
+      }
+      if (absl::Now() - start >= timeout - absl::Milliseconds(5)) {
+        return absl::DeadlineExceededError(
+            absl::StrCat(what, ": no reply within ", absl::FormatDuration(timeout)));
+      }
+      if (error == httplib::Error::Write) {
+        return absl::UnavailableError(absl::StrCat(what, ": the request could not be sent"));
+      }
+      return absl::InternalError(absl::StrCat(what, ": the connection failed mid-reply (",
+                                              httplib::to_string(error),
+                                              "); the upstream may have applied the request"));
+    }
+    const int status = res->status;
+    std::string reply = std::move(res->body);
+    Release(std::move(*client));
+    if (status == 503) return absl::UnavailableError(absl::StrCat(what, ": HTTP 503 (busy)"));
+    if (status == 429) return absl::ResourceExhaustedError(absl::StrCat(what, ": HTTP 429"));
+    if (status == 404 || status == 405) {
+      return absl::InternalError(absl::StrCat(what, ": HTTP ", status,
+                                              " (check the endpoint paths in the bridge config)"));
+    }
+    if (status == 400 || status == 422) {
+      return absl::InternalError(absl::StrCat(
+          what, ": HTTP ", status, " (the server rejected the request's fields; check "
+          "session_key, task_key and action_key in the bridge config): ", Quote(reply)));
+    }
+    if (status != 200) {
+      return absl::InternalError(absl::StrCat(what, ": HTTP ", status, ": ", Quote(reply)));
+    }
+    json parsed = json::parse(reply, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_discarded()) {
+      return absl::InternalError(absl::StrCat(what, ": the reply is not JSON: ", Quote(reply)));
+    }
+    if (auto s = ErrorFromBody(parsed, what); !s.ok()) return s;
+    return parsed;
+  }
+}
+
+absl::Status UpstreamClient::ErrorFromBody(const json& reply, const std::string& what) const {
+  if (error_field_.empty() || !reply.is_object() || !reply.contains(error_field_) ||
+      reply[error_field_].is_null()) {
+    return absl::OkStatus();
+  }
+  const json& e = reply[error_field_];
+  std::string text = e.is_string() ? e.get<std::string>() : e.dump();
+  absl::StatusCode code = error_default_code_;
+  for (const auto& [pattern, rule_code] : error_rules_) {
+    if (pattern->Matches(text)) {
+      code = rule_code;
+      break;
+    }
+  }
+  return absl::Status(code, absl::StrCat(what, ": the env server reported: ", Quote(text, 500)));
+}
+
+absl::StatusOr<json> UpstreamClient::Post(const std::string& path, const json& body,
+                                          absl::Duration timeout) {
+  return Send(/*post=*/true, prefix_ + path, body.dump(-1, ' ', false, json::error_handler_t::replace),
+              timeout);
+}
+
+absl::StatusOr<json> UpstreamClient::Get(const std::string& path, const std::string& key,
+                                         const std::string& value, absl::Duration timeout) {
+  std::string target = absl::StrCat(prefix_, path, "?", httplib::detail::encode_query_param(key), "=",
+                                    httplib::detail::encode_query_param(value));
+  return Send(/*post=*/false, target, "", timeout);
+}
+
+}  // namespace agentgym::env::bridge

@@ -1,0 +1,74 @@
+#ifndef AGENTGYM_ENV_SERVER_BRIDGE_UPSTREAM_CLIENT_H_
+#define AGENTGYM_ENV_SERVER_BRIDGE_UPSTREAM_CLIENT_H_
+
+// JSON over HTTP to one AgentGym env server, through a bounded pool of
+// keep-alive connections, with a deadline on every request. Failures come back
+// as gRPC-style statuses:
+//   UNAVAILABLE        cannot connect, or HTTP 503 (the request was not applied)
+//   DEADLINE_EXCEEDED  no reply within the timeout, or no free connection
+//   INTERNAL           connection lost mid-reply, HTTP 4xx/5xx, a reply that is
+//                      not JSON; the message says which and how to fix it
+//   RESOURCE_EXHAUSTED HTTP 429
+// plus the codes the error rules give HTTP 200 {"error": ...} bodies.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "env_server/bridge/action_parser.h"
+#include "env_server/bridge/bridge_config.h"
+#include "nlohmann/json.hpp"
+
+namespace httplib {
+class Client;
+}
+
+namespace agentgym::env::bridge {
+
+// Thread-safe: each request holds one pooled connection; a slow request never
+// holds the pool's lock, so other requests proceed on other connections.
+class UpstreamClient {
+ public:
+  static absl::StatusOr<std::unique_ptr<UpstreamClient>> Create(const UpstreamConfig& config);
+  ~UpstreamClient();
+
+  absl::StatusOr<nlohmann::json> Post(const std::string& path, const nlohmann::json& body,
+                                      absl::Duration timeout);
+  // GET path?key=value (value is URL-encoded).
+  absl::StatusOr<nlohmann::json> Get(const std::string& path, const std::string& key,
+                                     const std::string& value, absl::Duration timeout);
+
+ private:
+  UpstreamClient(const UpstreamConfig& config, std::string host, int port, std::string prefix);
+  struct Lease {
+    std::unique_ptr<httplib::Client> client;
+    bool reused = false;  // it has carried requests before
+  };
+  absl::StatusOr<Lease> Acquire(absl::Time deadline, bool fresh);
+  void Release(std::unique_ptr<httplib::Client> client);
+  absl::StatusOr<nlohmann::json> Send(bool post, const std::string& target,
+                                      const std::string& body, absl::Duration timeout);
+  absl::Status ErrorFromBody(const nlohmann::json& reply, const std::string& what) const;
+
+  const std::string env_;
+  const std::string base_url_;
+  const std::string host_;
+  const int port_;
+  const std::string prefix_;  // path of base_url, prepended to every endpoint
+  const int pool_size_;
+  const absl::Duration connect_timeout_;
+  const std::string error_field_;
+  const absl::StatusCode error_default_code_;
+  std::vector<std::pair<std::unique_ptr<Pattern>, absl::StatusCode>> error_rules_;
+
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<httplib::Client>> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;  // connections created and not destroyed
+};
+
+}  // namespace agentgym::env::bridge
+
+#endif  // AGENTGYM_ENV_SERVER_BRIDGE_UPSTREAM_CLIENT_H_

@@ -1,0 +1,272 @@
+// The AgentGym HTTP bridge against an in-process AgentGym-compatible fake:
+// every known env's quirks from the shipped table, full episodes, action
+// parsing, error bodies and HTTP failures, a dead and a slow upstream.
+
+#include <memory>
+
+#include "absl/synchronization/notification.h"
+#include "env_server/bridge/bridge_env.h"
+#include "env_server/client/env_client.h"
+#include "env_server/env_server.h"
+#include "gtest/gtest.h"
+#include "tests/plugin/fake_agentgym_server.h"
+
+namespace agentgym::env::bridge {
+namespace {
+
+using json = nlohmann::json;
+using agentgym::testing::FakeAgentGymServer;
+
+const char* kFlavors[] = {"textcraft", "babyai", "sciworld", "webarena", "searchqa", "webshop"};
+
+UpstreamConfig MustResolve(const std::string& name, json overrides) {
+  auto c = ResolveUpstream(name, overrides);
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *c : UpstreamConfig{};
+}
+
+class BridgeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto fake = FakeAgentGymServer::Start(/*max_envs=*/100);
+    ASSERT_TRUE(fake.ok()) << fake.status();
+    fake_ = *std::move(fake);
+  }
+  void TearDown() override {
+    client_.reset();
+    server_.reset();  // destroys the envs, which send their pending closes
+    if (fake_) fake_->Stop();
+  }
+
+  // Serves `configs` through the real EnvServer machinery.
+  void Serve(std::vector<UpstreamConfig> configs) {
+    std::map<std::string, std::unique_ptr<Environment>> envs;
+    for (auto& c : configs) {
+      std::string name = c.name;
+      auto env = BridgeEnvironment::Create(std::move(c));
+      ASSERT_TRUE(env.ok()) << env.status();
+      envs.emplace(name, *std::move(env));
+    }
+    EnvServerOptions options;
+    auto server = EnvServer::StartWithEnvs(options, std::move(envs));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    EnvClientOptions client_options;
+    client_options.target = server_->address();
+    client_options.max_attempts = 1;
+    auto client = EnvClient::Create(client_options);
+    ASSERT_TRUE(client.ok());
+    client_ = *std::move(client);
+  }
+
+  void ServeAllFlavors() {
+    std::vector<UpstreamConfig> configs;
+    for (const char* f : kFlavors) configs.push_back(MustResolve(f, {{"base_url", fake_->BaseUrl(f)}}));
+    Serve(std::move(configs));
+  }
+
+  absl::StatusOr<v1::CreateResponse> Create(const std::string& env, int index = 2) {
+    v1::CreateRequest req;
+    req.set_env(env);
+    req.set_task_id("default/train/" + std::to_string(index));
+    return client_->Create(req);
+  }
+
+  std::unique_ptr<FakeAgentGymServer> fake_;
+  std::unique_ptr<EnvServer> server_;
+  std::unique_ptr<EnvClient> client_;
+};
+
+TEST_F(BridgeTest, ShippedTableDescribesEveryKnownEnvsQuirks) {
+  std::map<std::string, UpstreamConfig> c;
+  for (const char* f : kFlavors) c[f] = MustResolve(f, {{"base_url", "http://127.0.0.1:9"}});
+  EXPECT_EQ(c["textcraft"].session_key, "id");
+  EXPECT_EQ(c["textcraft"].reset_task_key, "data_idx");
+  EXPECT_EQ(c["webarena"].session_key, "env_idx");
+  EXPECT_EQ(c["webarena"].reset_task_key, "idx");
+  EXPECT_EQ(c["webarena"].done_field, "terminated");
+  EXPECT_EQ(c["webarena"].reset_body, json({{"seed", 0}}));
+  EXPECT_EQ(c["searchqa"].create_task_key, "id");
+  EXPECT_EQ(c["searchqa"].create_id_field, "");
+  EXPECT_EQ(c["sciworld"].score_field, "score");
+  EXPECT_DOUBLE_EQ(c["sciworld"].score_scale, 0.01);
+  EXPECT_EQ(c["webshop"].observation_field, "state");
+  EXPECT_TRUE(c["webshop"].reset_fetch_observation);
+  EXPECT_EQ(c["babyai"].action.strip_suffixes, std::vector<std::string>{"</s>"});
+}
+
+TEST_F(BridgeTest, OverridesMergeOverThePresetAndBadConfigsAreRefused) {
+  UpstreamConfig c = MustResolve("mine", {{"preset", "webarena"},
+                                          {"base_url", "http://h:1"},
+                                          {"step", {{"done_field", "finished"}}}});
+  EXPECT_EQ(c.done_field, "finished");
+  EXPECT_EQ(c.observation_field, "observation");  // the rest of `step` is kept
+  EXPECT_EQ(c.session_key, "env_idx");
+  EXPECT_EQ(ResolveUpstream("x", {{"preset", "nope"}, {"base_url", "http://h:1"}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ResolveUpstream("textcraft", json::object()).status().code(),
+            absl::StatusCode::kInvalidArgument);  // no base_url
+  EXPECT_EQ(ResolveUpstream("textcraft", {{"base_url", "http://h:1"}, {"pool_size", "many"}})
+                .status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ResolveUpstream("textcraft", {{"base_url", "http://h:1"},
+                                          {"errors", {{"default_code", "NOPE"}}}})
+                .status().code(),
+            absl::StatusCode::kInvalidArgument);
+  UpstreamConfig bad_regex = MustResolve("textcraft", {{"base_url", "http://h:1"},
+                                                       {"action", {{"pattern", "("}}}});
+  EXPECT_EQ(BridgeEnvironment::Create(bad_regex).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  YAML::Node yaml = YAML::Load("textcraft: {base_url: 'http://h:1', max_turns: 5}\n");
+  auto parsed = ParseBridgeConfig(yaml);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ((*parsed)[0].max_turns, 5);
+  EXPECT_FALSE(ParseBridgeConfig(YAML::Load("[]")).ok());
+}
+
+TEST_F(BridgeTest, ParsesTheAgentsTextLikeAgentGymsClients) {
+  auto parser_for = [](const std::string& env) {
+    auto p = ActionParser::Create(MustResolve(env, {{"base_url", "http://h:1"}}).action);
+    EXPECT_TRUE(p.ok());
+    return *std::move(p);
+  };
+  auto textcraft = parser_for("textcraft");
+  EXPECT_EQ(textcraft->Parse("Thought: I need sticks.\n\nAction: craft 4 stick using 2 planks!\n")
+                .action, "craft 4 stick using 2 planks");
+  EXPECT_EQ(textcraft->Parse("Action: LOOK").action, "inventory");
+  EXPECT_TRUE(textcraft->Parse("Action: get 1 log\nAction: get 2 log").rejected);
+  EXPECT_EQ(textcraft->Parse("no action line").action, "");
+  auto babyai = parser_for("babyai");
+  EXPECT_EQ(babyai->Parse("Thought: go.\nAction:\n turn left </s>").action, "turn left");
+  EXPECT_EQ(babyai->Parse("just text").action, "just text");
+  auto webshop = parser_for("webshop");
+  EXPECT_EQ(webshop->Parse("Action: search[a]\nAction: click[b]</s>").action, "click[b]");
+  auto webarena = parser_for("webarena");  // its server parses the text itself
+  EXPECT_EQ(webarena->Parse("In summary ```click [3]```").action, "In summary ```click [3]```");
+  EXPECT_EQ(textcraft->Parse(std::string(60000, '(')).action, "");  // bounded, no crash
+}
+
+TEST_F(BridgeTest, PlaysAFullEpisodeThroughEveryFlavor) {
+  ServeAllFlavors();
+  for (const char* f : kFlavors) {
+    SCOPED_TRACE(f);
+    const std::string env = f;
+    const bool raw = env == "webarena" || env == "searchqa";
+    auto created = Create(env, /*index=*/2);  // the secret is 3
+    ASSERT_TRUE(created.ok()) << created.status();
+    EXPECT_NE(created->observation().find("Pick a number"), std::string::npos);
+    if (env == "sciworld") EXPECT_NE(created->observation().find("Task: find"), std::string::npos);
+    auto wrong = client_->Step(created->session_id(), raw ? "pick 1" : "Thought: low.\nAction: pick 1");
+    ASSERT_TRUE(wrong.ok()) << wrong.status();
+    EXPECT_EQ(wrong->observation(), "Go higher.");
+    EXPECT_FALSE(wrong->done());
+    auto right = client_->Step(created->session_id(), raw ? "pick 3" : "Thought: 3.\nAction: pick 3");
+    ASSERT_TRUE(right.ok()) << right.status();
+    EXPECT_EQ(right->observation(), "Correct!");
+    EXPECT_TRUE(right->done());
+    EXPECT_TRUE(right->success());
+    EXPECT_DOUBLE_EQ(right->score(), 1.0);
+    EXPECT_EQ(right->turn(), 2);
+    EXPECT_EQ(client_->Step(created->session_id(), "pick 3").status().code(),
+              absl::StatusCode::kFailedPrecondition);
+    EXPECT_TRUE(client_->Close(created->session_id()).ok());
+  }
+  server_.reset();  // the envs send their pending closes before they go
+  EXPECT_EQ(fake_->open_envs(), 0);
+  EXPECT_EQ(fake_->closed_envs(), 6);
+}
+
+TEST_F(BridgeTest, MapsErrorBodiesAndHttpFailuresToStatuses) {
+  Serve({MustResolve("textcraft", {{"base_url", fake_->BaseUrl("textcraft")}}),
+         MustResolve("wrong_key", {{"preset", "textcraft"}, {"base_url", fake_->BaseUrl("textcraft")},
+                                   {"session_key", "env"}}),
+         MustResolve("wrong_task_key", {{"preset", "textcraft"},
+                                        {"base_url", fake_->BaseUrl("textcraft")},
+                                        {"reset", {{"task_key", "task"}}}}),
+         MustResolve("wrong_path", {{"preset", "textcraft"}, {"base_url", fake_->BaseUrl("nowhere")}})});
+  auto created = Create("textcraft");
+  ASSERT_TRUE(created.ok()) << created.status();
+  auto crash = client_->Step(created->session_id(), "Action: crash");
+  EXPECT_EQ(crash.status().code(), absl::StatusCode::kInternal);
+  EXPECT_NE(crash.status().message().find("simulator crashed"), std::string::npos);
+  EXPECT_EQ(client_->Step(created->session_id(), "Action: http500").status().code(),
+            absl::StatusCode::kInternal);
+  auto ok = client_->Step(created->session_id(), "Action: pick 1");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->turn(), 1);  // failed steps are not turns
+  auto lost = Create("wrong_key");  // {"error": "env not found"} at reset
+  EXPECT_EQ(lost.status().code(), absl::StatusCode::kNotFound) << lost.status();
+  auto rejected = Create("wrong_task_key");  // HTTP 422
+  EXPECT_EQ(rejected.status().code(), absl::StatusCode::kInternal);
+  EXPECT_NE(rejected.status().message().find("task_key"), std::string::npos);
+  auto no_route = Create("wrong_path");  // HTTP 404
+  EXPECT_EQ(no_route.status().code(), absl::StatusCode::kInternal);
+  EXPECT_NE(no_route.status().message().find("path"), std::string::npos);
+}
+
+TEST_F(BridgeTest, AFullUpstreamIsResourceExhausted) {
+  ServeAllFlavors();
+  std::vector<std::string> ids;
+  absl::Status last;
+  for (int i = 0; i <= 100; ++i) {
+    auto c = Create("babyai");
+    if (!c.ok()) {
+      last = c.status();
+      break;
+    }
+    ids.push_back(c->session_id());
+  }
+  EXPECT_EQ(ids.size(), 100u);
+  EXPECT_EQ(last.code(), absl::StatusCode::kResourceExhausted) << last;
+}
+
+TEST_F(BridgeTest, ADeadUpstreamIsUnavailableAndOthersKeepWorking) {
+  auto dead = FakeAgentGymServer::Start();
+  ASSERT_TRUE(dead.ok());
+  const std::string dead_url = (*dead)->BaseUrl("textcraft");
+  (*dead)->Stop();  // its port is now closed
+  Serve({MustResolve("textcraft", {{"base_url", fake_->BaseUrl("textcraft")}}),
+         MustResolve("dead", {{"preset", "textcraft"}, {"base_url", dead_url}})});
+  auto created = Create("dead");
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kUnavailable) << created.status();
+  auto alive = Create("textcraft");
+  ASSERT_TRUE(alive.ok()) << alive.status();
+  EXPECT_TRUE(client_->Step(alive->session_id(), "Action: pick 2").ok());
+}
+
+TEST_F(BridgeTest, ASlowUpstreamTimesOutAndNeverBlocksOtherSessions) {
+  Serve({MustResolve("textcraft", {{"base_url", fake_->BaseUrl("textcraft")}}),
+         MustResolve("babyai", {{"base_url", fake_->BaseUrl("babyai")}}),
+         MustResolve("impatient", {{"preset", "textcraft"}, {"base_url", fake_->BaseUrl("textcraft")},
+                                   {"timeouts_ms", {{"request", 300}}}})});
+  auto slow = Create("textcraft");
+  auto same_upstream = Create("textcraft");
+  auto other_upstream = Create("babyai");
+  ASSERT_TRUE(slow.ok() && same_upstream.ok() && other_upstream.ok());
+  absl::Notification slow_done;
+  absl::StatusOr<v1::StepResult> slow_result;
+  client_->StepAsync(slow->session_id(), "Action: slow", [&](absl::StatusOr<v1::StepResult> r) {
+    slow_result = std::move(r);
+    slow_done.Notify();
+  });
+  absl::Notification never;
+  for (int i = 0; i < 1000 && fake_->slow_waiting() == 0; ++i) {
+    never.WaitForNotificationWithTimeout(absl::Milliseconds(10));  // bounded wait for the fake
+  }
+  ASSERT_EQ(fake_->slow_waiting(), 1);
+  // While that step hangs upstream, other sessions step normally.
+  EXPECT_TRUE(client_->Step(same_upstream->session_id(), "Action: pick 1").ok());
+  EXPECT_TRUE(client_->Step(other_upstream->session_id(), "Action: pick 1").ok());
+  EXPECT_FALSE(slow_done.HasBeenNotified());
+  // A bridge env with a short deadline gives up on a hanging upstream.
+  auto impatient = Create("impatient");
+  ASSERT_TRUE(impatient.ok());
+  auto timed_out = client_->Step(impatient->session_id(), "Action: slow");
+  EXPECT_EQ(timed_out.status().code(), absl::StatusCode::kDeadlineExceeded) << timed_out.status();
+  fake_->ReleaseSlow();
+  ASSERT_TRUE(slow_done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_TRUE(slow_result.ok()) << slow_result.status();
+}
+
+}  // namespace
+}  // namespace agentgym::env::bridge

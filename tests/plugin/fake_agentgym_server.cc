@@ -1,0 +1,197 @@
+#include "tests/plugin/fake_agentgym_server.h"
+
+#include <httplib.h>
+
+#include <regex>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace agentgym::testing {
+namespace {
+
+using json = nlohmann::json;
+
+// One AgentGym env server's wire quirks.
+struct Flavor {
+  std::string session_key = "id";
+  std::string task_key = "data_idx";
+  bool task_in_create = false;
+  std::string create_id_field = "id";  // "" = a bare id
+  std::string observation_field = "observation";
+  std::string done_field = "done";
+  double score_max = 0;  // 0 = no score field
+  bool reset_is_text = false;
+  bool sciworld_reset = false;  // {task_description, observation}
+};
+
+const std::map<std::string, Flavor>& Flavors() {
+  static const auto* flavors = new std::map<std::string, Flavor>{
+      {"textcraft", Flavor{}},
+      {"babyai", Flavor{.score_max = 1}},
+      {"sciworld", Flavor{.score_max = 100, .sciworld_reset = true}},
+      {"webarena", Flavor{.session_key = "env_idx", .task_key = "idx",
+                          .create_id_field = "env_idx", .done_field = "terminated"}},
+      {"searchqa", Flavor{.session_key = "env_idx", .task_key = "id", .task_in_create = true,
+                          .create_id_field = "", .reset_is_text = true}},
+      {"webshop", Flavor{.session_key = "env_idx", .task_key = "session_id",
+                         .create_id_field = "", .observation_field = "state"}},
+  };
+  return *flavors;
+}
+
+void Reply(httplib::Response& res, const json& body) {
+  res.set_content(body.dump(), "application/json");
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FakeAgentGymServer>> FakeAgentGymServer::Start(int max_envs) {
+  std::unique_ptr<FakeAgentGymServer> s(new FakeAgentGymServer());
+  s->max_envs_ = max_envs;
+  s->server_ = std::make_unique<httplib::Server>();
+  s->server_->set_tcp_nodelay(true);
+  // Each keep-alive connection holds a handler thread while it idles; AgentGym's
+  // servers (uvicorn) are asynchronous, so give the fake threads to match.
+  s->server_->new_task_queue = [] { return new httplib::ThreadPool(64); };
+  for (const auto& [name, flavor] : Flavors()) s->Route(name);
+  s->port_ = s->server_->bind_to_any_port("127.0.0.1");
+  if (s->port_ <= 0) return absl::UnavailableError("fake AgentGym server: cannot bind");
+  s->thread_ = std::thread([srv = s->server_.get()] { srv->listen_after_bind(); });
+  // stop() is a no-op until the accept loop runs, so wait for it (bounded).
+  absl::Notification tick;
+  for (int i = 0; i < 2000 && !s->server_->is_running(); ++i) {
+    tick.WaitForNotificationWithTimeout(absl::Milliseconds(5));
+  }
+  if (!s->server_->is_running()) return absl::InternalError("fake AgentGym server did not start");
+  return s;
+}
+
+void FakeAgentGymServer::Route(const std::string& name) {
+  const Flavor f = Flavors().at(name);
+  const std::string p = "/" + name;
+  auto game_of = [this, name](const json& id, Game** game) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!id.is_number_integer()) return false;
+    auto& envs = envs_[name];
+    auto it = envs.find(id.get<int>());
+    if (it == envs.end()) return false;
+    *game = &it->second;
+    return true;
+  };
+  server_->Post(p + "/create", [=](const httplib::Request& req, httplib::Response& res) {
+    json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+    absl::MutexLock lock(&mu_);
+    if (static_cast<int>(envs_[name].size()) >= max_envs_) return Reply(res, {{"error", "too many envs"}});
+    int id = next_id_++;
+    Game& g = envs_[name][id];
+    if (f.task_in_create && body.contains(f.task_key)) g.secret = body[f.task_key].get<int>() % 9 + 1;
+    if (f.create_id_field.empty()) return Reply(res, id);
+    json out = {{f.create_id_field, id}};
+    if (name == "textcraft") out["observation"] = "created";
+    Reply(res, out);
+  });
+  server_->Post(p + "/reset", [=](const httplib::Request& req, httplib::Response& res) {
+    json body = json::parse(req.body, nullptr, false);
+    absl::MutexLock lock(&mu_);
+    Game* g = nullptr;
+    if (body.is_discarded() || !body.contains(f.session_key) || !game_of(body[f.session_key], &g)) {
+      return Reply(res, {{"error", "env not found"}});
+    }
+    if (body.contains(f.task_key) && body[f.task_key].is_number_integer()) {
+      g->secret = body[f.task_key].get<int>() % 9 + 1;
+    } else if (!f.task_in_create) {
+      res.status = 422;  // FastAPI's answer to a missing field
+      return Reply(res, {{"detail", "field required: " + f.task_key}});
+    }
+    *g = Game{g->secret, 0, false};
+    const std::string text = "Pick a number from 1 to 9 with: pick N.";
+    if (f.reset_is_text) return Reply(res, text);
+    if (f.sciworld_reset) return Reply(res, {{"task_description", "Task: find the number."}, {"observation", text}});
+    Reply(res, {{f.observation_field, text}, {"reward", 0}, {f.done_field, false}});
+  });
+  server_->Post(p + "/step", [=](const httplib::Request& req, httplib::Response& res) {
+    json body = json::parse(req.body, nullptr, false);
+    std::string action = !body.is_discarded() && body.contains("action") && body["action"].is_string()
+                             ? body["action"].get<std::string>() : "";
+    if (action == "slow") {
+      ++slow_waiting_;
+      release_slow_.WaitForNotificationWithTimeout(absl::Seconds(30));
+      --slow_waiting_;
+    }
+    if (action == "crash") return Reply(res, {{"error", "Traceback: ValueError: simulator crashed"}});
+    if (action == "http500") {
+      res.status = 500;
+      return Reply(res, "Internal Server Error");
+    }
+    absl::MutexLock lock(&mu_);
+    Game* g = nullptr;
+    if (body.is_discarded() || !body.contains(f.session_key) || !game_of(body[f.session_key], &g)) {
+      return Reply(res, {{"error", "env not found"}});
+    }
+    std::string obs;
+    double reward = 0;
+    std::smatch m;
+    ++g->steps;
+    if (std::regex_match(action, m, std::regex("pick ([0-9]{1,3})"))) {
+      int n = std::stoi(m[1]);
+      if (n == g->secret) {
+        obs = "Correct!";
+        reward = 1;
+        g->done = true;
+      } else {
+        obs = n < g->secret ? "Go higher." : "Go lower.";
+      }
+    } else {
+      obs = "Invalid action: '" + action.substr(0, 40) + "'.";
+    }
+    if (g->steps >= 10) g->done = true;
+    json out = {{f.observation_field, obs}, {"reward", reward}, {f.done_field, g->done}};
+    if (f.score_max > 0) out["score"] = reward * f.score_max;
+    Reply(res, out);
+  });
+  server_->Get(p + "/observation", [=](const httplib::Request& req, httplib::Response& res) {
+    absl::MutexLock lock(&mu_);
+    Game* g = nullptr;
+    if (!req.has_param(f.session_key.c_str()) ||
+        !game_of(json(std::atoi(req.get_param_value(f.session_key.c_str()).c_str())), &g)) {
+      return Reply(res, {{"error", "env not found"}});
+    }
+    Reply(res, "Pick a number from 1 to 9 with: pick N.");
+  });
+  server_->Post(p + "/close", [=](const httplib::Request& req, httplib::Response& res) {
+    json body = json::parse(req.body, nullptr, false);
+    absl::MutexLock lock(&mu_);
+    if (body.is_discarded() || !body.contains(f.session_key) || !body[f.session_key].is_number_integer() ||
+        envs_[name].erase(body[f.session_key].get<int>()) == 0) {
+      return Reply(res, {{"error", "env not found"}});
+    }
+    ++closed_;
+    Reply(res, {{"closed", true}});
+  });
+}
+
+std::string FakeAgentGymServer::BaseUrl(const std::string& flavor) const {
+  return absl::StrCat("http://127.0.0.1:", port_, "/", flavor);
+}
+
+int FakeAgentGymServer::open_envs() {
+  absl::MutexLock lock(&mu_);
+  int n = 0;
+  for (const auto& [name, envs] : envs_) n += static_cast<int>(envs.size());
+  return n;
+}
+
+void FakeAgentGymServer::ReleaseSlow() {
+  absl::MutexLock lock(&release_mu_);
+  if (!release_slow_.HasBeenNotified()) release_slow_.Notify();
+}
+
+void FakeAgentGymServer::Stop() {
+  ReleaseSlow();
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+FakeAgentGymServer::~FakeAgentGymServer() { Stop(); }
+
+}  // namespace agentgym::testing

@@ -1,0 +1,72 @@
+#ifndef AGENTGYM_TESTS_PLUGIN_FAKE_AGENTGYM_SERVER_H_
+#define AGENTGYM_TESTS_PLUGIN_FAKE_AGENTGYM_SERVER_H_
+
+// An AgentGym-compatible HTTP env server for the bridge's tests, with the
+// per-env quirks of the real ones (agentenv-textcraft, -babyai, -sciworld,
+// -webarena, -searchqa, -webshop): session key `id` or `env_idx`, task key
+// `data_idx` / `idx` / `id` / `session_id`, create replying {"id": n},
+// {"env_idx": n} or a bare n, reset replying an object or bare text, `score`
+// on some, `terminated` or `state` instead of `done` / `observation`, and
+// errors as HTTP 200 {"error": ...}. Each flavor is served under /<flavor>.
+//
+// The game: "pick N" finds the number (task index % 9) + 1; wrong picks say
+// higher/lower; anything else is invalid; the env ends (done) after 10 steps.
+// The action "slow" blocks its reply until ReleaseSlow() (or 30 s), to stand
+// in for a stuck upstream.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace agentgym::testing {
+
+class FakeAgentGymServer {
+ public:
+  // Serves every flavor on 127.0.0.1 with a free port.
+  static absl::StatusOr<std::unique_ptr<FakeAgentGymServer>> Start(int max_envs = 10000);
+  ~FakeAgentGymServer();
+
+  int port() const { return port_; }
+  // http://127.0.0.1:PORT/<flavor>, the bridge's base_url for that flavor.
+  std::string BaseUrl(const std::string& flavor) const;
+  void ReleaseSlow();
+  int slow_waiting() const { return slow_waiting_.load(); }
+  int open_envs();
+  int closed_envs() const { return closed_.load(); }
+  void Stop();
+
+ private:
+  struct Game {
+    int secret = 1;
+    int steps = 0;
+    bool done = false;
+  };
+  FakeAgentGymServer() = default;
+  void Route(const std::string& flavor);
+
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+  int max_envs_ = 10000;
+  absl::Mutex release_mu_;
+  absl::Mutex mu_;
+  std::map<std::string, std::map<int, Game>> envs_ ABSL_GUARDED_BY(mu_);  // flavor -> id -> game
+  int next_id_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<int> closed_{0};
+  std::atomic<int> slow_waiting_{0};
+  absl::Notification release_slow_;
+};
+
+}  // namespace agentgym::testing
+
+#endif  // AGENTGYM_TESTS_PLUGIN_FAKE_AGENTGYM_SERVER_H_
