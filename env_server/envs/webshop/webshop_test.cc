@@ -1,5 +1,6 @@
 #include "env_server/envs/webshop/webshop_env.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <set>
@@ -254,6 +255,36 @@ TEST(WebShopEnvTest, PrintsAWorkedOracleEpisode) {
   }
   EXPECT_TRUE(success);
   if (std::getenv("AG_PRINT_EXAMPLE") != nullptr) std::cout << transcript;
+}
+
+// The oracle over every goal of both splits (how the turn figures in
+// docs/envs/webshop.md were measured):
+//   env_webshop_test --gtest_also_run_disabled_tests --gtest_filter=*TurnStats*
+TEST(WebShopEnvTest, DISABLED_OracleTurnStats) {
+  for (const TaskTypeInfo& type : Env().Describe().task_types) {
+    int solved = 0, episodes = 0, min_turns = 1 << 30, max_turns = 0;
+    for (Split split : {Split::kTrain, Split::kTest}) {
+      const int64_t count = split == Split::kTrain ? type.train_count : type.test_count;
+      for (int64_t i = 0; i < count; ++i, ++episodes) {
+        EpisodeStart start;
+        auto ep = Env().NewEpisode({type.name, split, i}, 1, &start);
+        ASSERT_TRUE(ep.ok());
+        int turns = 0;
+        while (auto action = (*ep)->OracleAction()) {
+          StepOutcome out = Do(**ep, *action);
+          ++turns;
+          if (out.done || out.truncated) {
+            solved += out.success ? 1 : 0;
+            break;
+          }
+        }
+        min_turns = std::min(min_turns, turns);
+        max_turns = std::max(max_turns, turns);
+      }
+    }
+    std::cout << type.name << ": solved " << solved << "/" << episodes << ", oracle turns "
+              << min_turns << "-" << max_turns << "\n";
+  }
 }
 
 }  // namespace
