@@ -246,6 +246,63 @@ TEST_F(EnvServiceTest, AsyncStepsComplete) {
   EXPECT_EQ(batch->items(0).error().code(), static_cast<int>(absl::StatusCode::kNotFound));
 }
 
+// Waits (bounded) for the value an async callback delivers.
+template <typename T>
+T Await(std::promise<T>& promise) {
+  auto future = promise.get_future();
+  EXPECT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  return future.get();
+}
+
+TEST_F(EnvServiceTest, AsyncSessionLifecycleCompletes) {
+  v1::CreateRequest create;
+  create.set_env("counter");
+  create.set_task_id("count/train/2");
+  std::promise<absl::StatusOr<v1::CreateResponse>> created;
+  client_->CreateAsync(create, [&](auto r) { created.set_value(std::move(r)); });
+  auto session = Await(created);
+  ASSERT_TRUE(session.ok()) << session.status();
+
+  ASSERT_TRUE(client_->Step(session->session_id(), "inc").ok());
+  v1::ResetRequest reset;
+  reset.set_session_id(session->session_id());
+  std::promise<absl::StatusOr<v1::ResetResponse>> was_reset;
+  client_->ResetAsync(reset, [&](auto r) { was_reset.set_value(std::move(r)); });
+  ASSERT_TRUE(Await(was_reset).ok());
+  auto after_reset = client_->Step(session->session_id(), "inc");
+  ASSERT_TRUE(after_reset.ok());
+  EXPECT_EQ(after_reset->turn(), 1) << "Reset starts the turn count again";
+
+  std::promise<absl::Status> closed;
+  client_->CloseAsync(session->session_id(), [&](absl::Status s) { closed.set_value(s); });
+  EXPECT_TRUE(Await(closed).ok());
+  std::promise<absl::Status> closed_again;
+  client_->CloseAsync(session->session_id(), [&](absl::Status s) { closed_again.set_value(s); });
+  EXPECT_EQ(Await(closed_again).code(), absl::StatusCode::kNotFound);
+
+  v1::BatchCreateRequest batch;
+  *batch.add_items() = create;
+  batch.add_items()->set_env("nope");
+  std::promise<absl::StatusOr<v1::BatchCreateResponse>> batch_created;
+  client_->BatchCreateAsync(batch, [&](auto r) { batch_created.set_value(std::move(r)); });
+  auto items = Await(batch_created);
+  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_EQ(items->items_size(), 2);
+  EXPECT_EQ(items->items(0).error().code(), 0);
+  EXPECT_EQ(items->items(1).error().code(), static_cast<int>(absl::StatusCode::kNotFound));
+
+  v1::BatchCloseRequest close;
+  close.add_session_ids(items->items(0).created().session_id());
+  close.add_session_ids("s-missing");
+  std::promise<absl::StatusOr<v1::BatchCloseResponse>> batch_closed;
+  client_->BatchCloseAsync(close, [&](auto r) { batch_closed.set_value(std::move(r)); });
+  auto errors = Await(batch_closed);
+  ASSERT_TRUE(errors.ok()) << errors.status();
+  EXPECT_EQ(errors->errors(0).code(), 0);
+  EXPECT_EQ(errors->errors(1).code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_EQ(server_->service().sessions().size(), 0);
+}
+
 TEST_F(EnvServiceTest, ServesStandardHealthChecks) {
   auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
   auto stub = grpc::health::v1::Health::NewStub(channel);

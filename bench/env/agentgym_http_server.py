@@ -99,7 +99,10 @@ def main():
     parser.add_argument("--port-file", default="")
     args = parser.parse_args()
     app = build_app(args.lib, args.env)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that
+    # say so (as the ones uvicorn binds itself do); without it every
+    # keep-alive response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
     if args.port_file:

@@ -158,37 +158,89 @@ class AsyncCall {
 
 }  // namespace
 
+template <typename Req, typename Resp, typename Method>
+void EnvClient::CallAsync(Req req, Method method, Callback<Resp> done) {
+  auto* call = new AsyncCall<Req, Resp>(
+      std::move(req),
+      [stub = stub_.get(), method](grpc::ClientContext* ctx, const Req* r, Resp* resp,
+                                   std::function<void(grpc::Status)> cb) {
+        (stub->async()->*method)(ctx, r, resp, std::move(cb));
+      },
+      std::move(done), options_);
+  call->Run();
+}
+
+namespace {
+// The async stub has two overloads of each method (callback and reactor);
+// this picks the callback one.
+template <typename Req, typename Resp>
+using AsyncMethod = void (v1::Env::Stub::async::*)(grpc::ClientContext*, const Req*, Resp*,
+                                                   std::function<void(grpc::Status)>);
+}  // namespace
+
 void EnvClient::StepAsync(const std::string& session_id, const std::string& action,
                           StepCallback done) {
   v1::StepRequest req;
   req.set_session_id(session_id);
   req.set_action(action);
-  auto* call = new AsyncCall<v1::StepRequest, v1::StepResponse>(
-      std::move(req),
-      [stub = stub_.get()](grpc::ClientContext* ctx, const v1::StepRequest* r,
-                           v1::StepResponse* resp, std::function<void(grpc::Status)> cb) {
-        stub->async()->Step(ctx, r, resp, std::move(cb));
-      },
+  CallAsync<v1::StepRequest, v1::StepResponse>(
+      std::move(req), AsyncMethod<v1::StepRequest, v1::StepResponse>(&v1::Env::Stub::async::Step),
       [done = std::move(done)](absl::StatusOr<v1::StepResponse> resp) {
         if (!resp.ok()) {
           done(resp.status());
         } else {
           done(std::move(*resp->mutable_result()));
         }
-      },
-      options_);
-  call->Run();
+      });
 }
 
 void EnvClient::BatchStepAsync(v1::BatchStepRequest req, BatchStepCallback done) {
-  auto* call = new AsyncCall<v1::BatchStepRequest, v1::BatchStepResponse>(
+  CallAsync<v1::BatchStepRequest, v1::BatchStepResponse>(
       std::move(req),
-      [stub = stub_.get()](grpc::ClientContext* ctx, const v1::BatchStepRequest* r,
-                           v1::BatchStepResponse* resp, std::function<void(grpc::Status)> cb) {
-        stub->async()->BatchStep(ctx, r, resp, std::move(cb));
-      },
-      std::move(done), options_);
-  call->Run();
+      AsyncMethod<v1::BatchStepRequest, v1::BatchStepResponse>(&v1::Env::Stub::async::BatchStep),
+      std::move(done));
+}
+
+void EnvClient::CreateAsync(v1::CreateRequest req, Callback<v1::CreateResponse> done) {
+  CallAsync<v1::CreateRequest, v1::CreateResponse>(
+      std::move(req),
+      AsyncMethod<v1::CreateRequest, v1::CreateResponse>(&v1::Env::Stub::async::Create),
+      std::move(done));
+}
+
+void EnvClient::ResetAsync(v1::ResetRequest req, Callback<v1::ResetResponse> done) {
+  CallAsync<v1::ResetRequest, v1::ResetResponse>(
+      std::move(req),
+      AsyncMethod<v1::ResetRequest, v1::ResetResponse>(&v1::Env::Stub::async::Reset),
+      std::move(done));
+}
+
+void EnvClient::CloseAsync(const std::string& session_id,
+                           std::function<void(absl::Status)> done) {
+  v1::CloseRequest req;
+  req.set_session_id(session_id);
+  CallAsync<v1::CloseRequest, v1::CloseResponse>(
+      std::move(req),
+      AsyncMethod<v1::CloseRequest, v1::CloseResponse>(&v1::Env::Stub::async::Close),
+      [done = std::move(done)](absl::StatusOr<v1::CloseResponse> resp) { done(resp.status()); });
+}
+
+void EnvClient::BatchCreateAsync(v1::BatchCreateRequest req,
+                                 Callback<v1::BatchCreateResponse> done) {
+  CallAsync<v1::BatchCreateRequest, v1::BatchCreateResponse>(
+      std::move(req),
+      AsyncMethod<v1::BatchCreateRequest, v1::BatchCreateResponse>(
+          &v1::Env::Stub::async::BatchCreate),
+      std::move(done));
+}
+
+void EnvClient::BatchCloseAsync(v1::BatchCloseRequest req,
+                                Callback<v1::BatchCloseResponse> done) {
+  CallAsync<v1::BatchCloseRequest, v1::BatchCloseResponse>(
+      std::move(req),
+      AsyncMethod<v1::BatchCloseRequest, v1::BatchCloseResponse>(
+          &v1::Env::Stub::async::BatchClose),
+      std::move(done));
 }
 
 }  // namespace agentgym::env

@@ -48,10 +48,17 @@ class EnvClient {
   // Asynchronous forms: return at once; `done` runs on a gRPC thread when the
   // call (with its retries) completes. Keep `done` short and non-blocking.
   // The client must outlive every pending call.
-  using StepCallback = std::function<void(absl::StatusOr<v1::StepResult>)>;
-  using BatchStepCallback = std::function<void(absl::StatusOr<v1::BatchStepResponse>)>;
+  template <typename T>
+  using Callback = std::function<void(absl::StatusOr<T>)>;
+  using StepCallback = Callback<v1::StepResult>;
+  using BatchStepCallback = Callback<v1::BatchStepResponse>;
   void StepAsync(const std::string& session_id, const std::string& action, StepCallback done);
   void BatchStepAsync(v1::BatchStepRequest req, BatchStepCallback done);
+  void CreateAsync(v1::CreateRequest req, Callback<v1::CreateResponse> done);
+  void ResetAsync(v1::ResetRequest req, Callback<v1::ResetResponse> done);
+  void CloseAsync(const std::string& session_id, std::function<void(absl::Status)> done);
+  void BatchCreateAsync(v1::BatchCreateRequest req, Callback<v1::BatchCreateResponse> done);
+  void BatchCloseAsync(v1::BatchCloseRequest req, Callback<v1::BatchCloseResponse> done);
 
   const EnvClientOptions& options() const { return options_; }
 
@@ -60,6 +67,10 @@ class EnvClient {
   template <typename Req, typename Resp, typename Fn>
   absl::StatusOr<Resp> Call(const Req& req, Fn method);
   absl::Duration Backoff(int attempt) const;
+  // Starts `method` (a Stub::async() member) on `req` with deadline and
+  // retries; `done` gets the response or the error.
+  template <typename Req, typename Resp, typename Method>
+  void CallAsync(Req req, Method method, Callback<Resp> done);
 
   const EnvClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;  // shared with stub_
