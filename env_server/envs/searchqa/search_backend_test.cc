@@ -213,10 +213,12 @@ TEST(SearchQaEnvTest, BackendFailureIsAnErrorStatusNotAnObservation) {
   auto episode = (*env)->NewEpisode({"nq", Split::kTrain, 0}, 1, &start);
   ASSERT_TRUE(episode.ok());
   EXPECT_EQ((*episode)->Step("search[x]").status().code(), absl::StatusCode::kUnavailable);
-  // Tools that need no retriever still work.
+  // Tools that need no retriever still work, and the failed search used no
+  // turn.
   auto out = (*episode)->Step("answer[nobody]");
   ASSERT_TRUE(out.ok());
   EXPECT_TRUE(out->done);
+  EXPECT_EQ(out->info["turn"], 1);
 }
 
 }  // namespace

@@ -81,7 +81,10 @@ class SearchQaEpisode : public Episode {
     if (!parsed.ok) {
       Invalid(out, parsed.error);
     } else if (parsed.verb == "search") {
-      if (absl::Status s = Search(parsed.argument, out); !s.ok()) return s;
+      if (absl::Status s = Search(parsed.argument, out); !s.ok()) {
+        --turns_;  // the retriever failed, not the agent: the turn is not used
+        return s;
+      }
     } else if (parsed.verb == "open") {
       Open(parsed.argument, out);
     } else if (parsed.verb == "answer") {
