@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
   int64_t max_action_bytes = 64 * 1024;
   std::string log_level = "info";
   std::string port_file;
+  std::string search_backend;
   bool list = false;
   std::string list_format = "text";
   app.add_option("--config", config_path, "YAML config (keys: listen, envs, env_options, ...)");
@@ -146,6 +147,9 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--port-file", port_file, "write the bound port to this file once serving");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  app.add_option("--search-backend", search_backend,
+                 "searchqa: send search[] to this retriever, http://host:port/path (same as "
+                 "--env-opt searchqa.search_backend=...)");
   app.add_flag("--list", list, "list the envs and task types, then exit");
   app.add_option("--format", list_format, "with --list: text or markdown (docs/envs.md)")
       ->check(CLI::IsMember({"text", "markdown"}));
@@ -198,6 +202,9 @@ int main(int argc, char** argv) {
     }
     options.env_options[opt.substr(0, dot)][opt.substr(dot + 1, eq - dot - 1)] =
         opt.substr(eq + 1);
+  }
+  if (!search_backend.empty()) {
+    options.env_options["searchqa"]["search_backend"] = search_backend;
   }
   if (list) return ListEnvs(options.envs, options.env_options, list_format == "markdown");
 
