@@ -47,6 +47,24 @@ TEST(SearchQaEnvTest, PassesTheSharedEnvChecks) {
                                       "open[d0000000000000001]", "click[Buy Now]"});
 }
 
+TEST(SearchQaEnvTest, SeparateInstancesServeTheSameTasks) {
+  // Replicas of a server must agree on what a task id means.
+  auto other = SearchQaEnv::Create({});
+  ASSERT_TRUE(other.ok());
+  for (const TaskTypeInfo& type : Env().Describe().task_types) {
+    EpisodeStart a, b;
+    auto ea = Env().NewEpisode({type.name, Split::kTest, type.test_count - 1}, 3, &a);
+    auto eb = (*other)->NewEpisode({type.name, Split::kTest, type.test_count - 1}, 3, &b);
+    ASSERT_TRUE(ea.ok() && eb.ok());
+    EXPECT_EQ(a.instruction, b.instruction);
+    const std::string action = (*ea)->OracleAction().value();
+    auto oa = (*ea)->Step(action);
+    auto ob = (*eb)->Step(action);
+    ASSERT_TRUE(oa.ok() && ob.ok());
+    EXPECT_EQ(oa->observation, ob->observation);
+  }
+}
+
 TEST(SearchQaEnvTest, IsRegisteredAndRejectsBadOptions) {
   auto env = EnvRegistry::Global().Create("searchqa", {{"top_k", "5"}});
   ASSERT_TRUE(env.ok()) << env.status();

@@ -56,6 +56,33 @@ TEST(WebShopEnvTest, PassesTheSharedEnvChecks) {
        "click[large]", "search[shampoo]", "search[t-shirt]", "buy[now]", "click[[Buy Now]]"});
 }
 
+TEST(WebShopEnvTest, SeparateInstancesServeTheSameTasks) {
+  // Replicas of a server must agree on what a task id means.
+  auto other = WebShopEnv::Create({});
+  ASSERT_TRUE(other.ok());
+  for (const TaskTypeInfo& type : Env().Describe().task_types) {
+    for (int64_t i : {int64_t{0}, type.test_count - 1}) {
+      EpisodeStart a, b;
+      auto ea = Env().NewEpisode({type.name, Split::kTest, i}, 1, &a);
+      auto eb = (*other)->NewEpisode({type.name, Split::kTest, i}, 1, &b);
+      ASSERT_TRUE(ea.ok() && eb.ok());
+      EXPECT_EQ(a.instruction, b.instruction);
+      const std::string action = (*ea)->OracleAction().value();
+      auto oa = (*ea)->Step(action);
+      auto ob = (*eb)->Step(action);
+      ASSERT_TRUE(oa.ok() && ob.ok());
+      EXPECT_EQ(oa->observation, ob->observation);
+    }
+  }
+  // Another catalog seed is another shop.
+  auto reseeded = WebShopEnv::Create({{"catalog_seed", "7"}});
+  ASSERT_TRUE(reseeded.ok());
+  EpisodeStart a, b;
+  ASSERT_TRUE(Env().NewEpisode({"food", Split::kTrain, 0}, 1, &a).ok());
+  ASSERT_TRUE((*reseeded)->NewEpisode({"food", Split::kTrain, 0}, 1, &b).ok());
+  EXPECT_NE(a.instruction, b.instruction);
+}
+
 TEST(WebShopEnvTest, HasFiveCategoriesAndRejectsBadOptions) {
   std::vector<std::string> names;
   for (const TaskTypeInfo& t : Env().Describe().task_types) names.push_back(t.name);
