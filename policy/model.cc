@@ -22,6 +22,21 @@ torch::nn::Linear MakeLinear(int64_t in, int64_t out, bool bias) {
   return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
 }
 
+// x @ weight^T (+ bias). A single row (batch-1 decode) goes through GEMV:
+// OpenBLAS's GEMM with M == 1 reads the weights at less than half the speed
+// (measured 0.62 vs 1.5-1.7 ms for a 4864x896 float32 projection, 40 vs 89 ms
+// for Qwen2.5's LM head, one thread), and a one-token decode is nothing but
+// such reads.
+torch::Tensor Project(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  if (x.numel() != x.size(-1)) return torch::nn::functional::linear(x, weight, bias);
+  torch::Tensor y = torch::mv(weight, x.reshape({-1}));
+  if (bias.defined()) y = y + bias;
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = weight.size(0);
+  return y.view(shape);
+}
+torch::Tensor Project(const torch::Tensor& x, const torch::nn::Linear& l) { return Project(x, l->weight, l->bias); }
+
 }  // namespace
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
@@ -47,9 +62,9 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
                                      const torch::Tensor& sin, const torch::Tensor& additive_mask,
                                      const LayerKv* past, LayerKv* present, int64_t in_place_length) {
   const int64_t b = x.size(0), t = x.size(1), groups = heads_ / kv_heads_;
-  torch::Tensor q = q_proj(x).view({b, t, heads_, head_dim_}).transpose(1, 2);
-  torch::Tensor k = k_proj(x).view({b, t, kv_heads_, head_dim_}).transpose(1, 2);
-  torch::Tensor v = v_proj(x).view({b, t, kv_heads_, head_dim_}).transpose(1, 2);
+  torch::Tensor q = Project(x, q_proj).view({b, t, heads_, head_dim_}).transpose(1, 2);
+  torch::Tensor k = Project(x, k_proj).view({b, t, kv_heads_, head_dim_}).transpose(1, 2);
+  torch::Tensor v = Project(x, v_proj).view({b, t, kv_heads_, head_dim_}).transpose(1, 2);
   const torch::Tensor c = cos.unsqueeze(1), s = sin.unsqueeze(1);
   q = q * c + RotateHalf(q) * s;
   k = k * c + RotateHalf(k) * s;
@@ -75,7 +90,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   torch::Tensor probs = torch::softmax(scores + additive_mask, -1).to(v.scalar_type());
   torch::Tensor out = torch::matmul(probs.view({b, kv_heads_, groups * t, l}), v);  // [B,kvh,g*T,hd]
   out = out.view({b, heads_, t, head_dim_}).transpose(1, 2).reshape({b, t, heads_ * head_dim_});
-  return o_proj(out);
+  return Project(out, o_proj);
 }
 
 MlpImpl::MlpImpl(const ModelConfig& c) {
@@ -85,7 +100,7 @@ MlpImpl::MlpImpl(const ModelConfig& c) {
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+  return Project(torch::silu(Project(x, gate_proj)) * Project(x, up_proj), down_proj);
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {
@@ -191,8 +206,8 @@ ForwardOutput CausalLmImpl::ForwardUnchecked(const ForwardInput& in) {
   }
   h = model->norm(h);
   out.hidden = h;
-  out.logits = (lm_head ? lm_head(h) : torch::matmul(h, model->embed_tokens->weight.t())).to(torch::kFloat32);
-  if (value_head) out.values = value_head(h).squeeze(-1).to(torch::kFloat32);
+  out.logits = Project(h, lm_head ? lm_head->weight : model->embed_tokens->weight, torch::Tensor()).to(torch::kFloat32);
+  if (value_head) out.values = Project(h, value_head).squeeze(-1).to(torch::kFloat32);
   return out;
 }
 
