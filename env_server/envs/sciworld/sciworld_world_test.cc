@@ -72,6 +72,33 @@ TEST_F(WorldTest, StoveMeltsThenBoilsAndThermometerReadsIt) {
   EXPECT_EQ(world_.object(id).name, "steam");
 }
 
+TEST_F(WorldTest, ThermometerReportsThePhaseBeforeTheTick) {
+  // A measurement reads the substance as it was when measured: one that melts
+  // during the tick of that very action was measured solid (so the measure
+  // task's "measure the melted substance" sub-goal needs another reading).
+  Object wax;
+  wax.name = "wax";
+  wax.parent = stove_;
+  wax.movable = wax.has_substance = true;
+  wax.substance = {60, 1e9, "wax", "liquid wax", ""};
+  int id = world_.Add(wax);
+  ASSERT_TRUE(Do("activate stove").valid);
+  ActionResult r;
+  int readings = 0;
+  while (world_.object(id).phase == Phase::kSolid && readings < 50) {
+    r = Do("use thermometer on " + world_.object(id).name);
+    ASSERT_TRUE(r.valid) << r.observation;
+    ASSERT_EQ(r.measured, id);
+    ++readings;
+  }
+  ASSERT_GT(readings, 0);  // still solid after the stove's first tick
+  ASSERT_EQ(world_.object(id).phase, Phase::kLiquid);
+  EXPECT_EQ(r.measured_phase, Phase::kSolid);  // it melted in that reading's tick
+  r = Do("use thermometer on liquid wax");
+  ASSERT_TRUE(r.valid) << r.observation;
+  EXPECT_EQ(r.measured_phase, Phase::kLiquid);
+}
+
 TEST_F(WorldTest, FreezerCoolsAndFreezes) {
   Object water;
   water.name = "water";
