@@ -56,7 +56,12 @@ absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::StartWithEnvs(
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &bound_port);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
-  builder.RegisterService(server->service_.get());
+  if (options.grpc_api == EnvServerOptions::GrpcApi::kCallback) {
+    server->callback_service_ = std::make_unique<EnvCallbackService>(server->service_.get());
+    builder.RegisterService(server->callback_service_.get());
+  } else {
+    builder.RegisterService(server->service_.get());
+  }
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || bound_port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on '", options.listen, "'"));

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "env_server/env_callback_service.h"
 #include "env_server/env_service.h"
 #include "grpcpp/server.h"
 
@@ -21,6 +22,12 @@ struct EnvServerOptions {
   std::map<std::string, EnvOptions> env_options;  // env name → its options
   EnvServiceOptions service;
   absl::Duration reap_interval = absl::Seconds(5);
+  // kCallback runs each RPC inline on gRPC's threads (fastest, for envs whose
+  // steps take microseconds: every built-in env); kSync hands each RPC to a
+  // worker thread of gRPC's synchronous server, which envs whose steps block
+  // (the HTTP bridge) need. See EnvCallbackService.
+  enum class GrpcApi { kSync, kCallback };
+  GrpcApi grpc_api = GrpcApi::kSync;
   int max_message_bytes = 64 << 20;  // batches of many sessions are large
 };
 
@@ -55,6 +62,7 @@ class EnvServer {
   std::string host_;
   int port_ = 0;
   std::unique_ptr<EnvService> service_;
+  std::unique_ptr<EnvCallbackService> callback_service_;  // kCallback only
   std::unique_ptr<grpc::Server> server_;
   absl::Notification stop_reaper_;
   absl::Notification shut_down_;

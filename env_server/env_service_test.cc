@@ -16,10 +16,12 @@
 namespace agentgym::env {
 namespace {
 
-class EnvServiceTest : public ::testing::Test {
+// Every service test runs on both gRPC APIs the server offers.
+class EnvServiceTest : public ::testing::TestWithParam<EnvServerOptions::GrpcApi> {
  protected:
   void SetUp() override {
     EnvServerOptions options;
+    options.grpc_api = GetParam();
     options.service.sessions.max_sessions = 64;
     options.service.max_action_bytes = 1024;
     options.service.max_batch_items = 100;
@@ -49,7 +51,7 @@ class EnvServiceTest : public ::testing::Test {
   std::unique_ptr<EnvClient> client_;
 };
 
-TEST_F(EnvServiceTest, ListsEnvsWithTaskTypesAndLimits) {
+TEST_P(EnvServiceTest, ListsEnvsWithTaskTypesAndLimits) {
   auto envs = client_->ListEnvs();
   ASSERT_TRUE(envs.ok()) << envs.status();
   ASSERT_EQ(envs->envs_size(), 1);
@@ -59,7 +61,7 @@ TEST_F(EnvServiceTest, ListsEnvsWithTaskTypesAndLimits) {
   EXPECT_EQ(envs->max_sessions(), 64);
 }
 
-TEST_F(EnvServiceTest, ListsTasksInPages) {
+TEST_P(EnvServiceTest, ListsTasksInPages) {
   v1::ListTasksRequest req;
   req.set_env("counter");
   req.set_page_size(4);
@@ -79,7 +81,7 @@ TEST_F(EnvServiceTest, ListsTasksInPages) {
   EXPECT_EQ(client_->ListTasks(req).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(EnvServiceTest, PlaysAnEpisodeToSuccess) {
+TEST_P(EnvServiceTest, PlaysAnEpisodeToSuccess) {
   v1::CreateResponse session = CreateCounter(/*index=*/2);  // target 3
   EXPECT_EQ(session.instruction(), "reach 3");
   EXPECT_EQ(session.task().task_id(), "count/train/2");
@@ -99,7 +101,7 @@ TEST_F(EnvServiceTest, PlaysAnEpisodeToSuccess) {
   EXPECT_TRUE(client_->Close(session.session_id()).ok());
 }
 
-TEST_F(EnvServiceTest, InGameInvalidActionIsAnObservationNotAnError) {
+TEST_P(EnvServiceTest, InGameInvalidActionIsAnObservationNotAnError) {
   v1::CreateResponse session = CreateCounter();
   auto r = client_->Step(session.session_id(), "jump");
   ASSERT_TRUE(r.ok()) << r.status();
@@ -107,7 +109,7 @@ TEST_F(EnvServiceTest, InGameInvalidActionIsAnObservationNotAnError) {
   EXPECT_NE(r->observation().find("unknown action"), std::string::npos);
 }
 
-TEST_F(EnvServiceTest, BadRequestsGetClearErrorsAndTheServerKeepsServing) {
+TEST_P(EnvServiceTest, BadRequestsGetClearErrorsAndTheServerKeepsServing) {
   v1::CreateRequest req;
   req.set_env("nope");
   auto unknown_env = client_->Create(req);
@@ -139,7 +141,7 @@ TEST_F(EnvServiceTest, BadRequestsGetClearErrorsAndTheServerKeepsServing) {
   EXPECT_EQ(ok->turn(), 1);
 }
 
-TEST_F(EnvServiceTest, RandomByteActionsNeverBreakTheServer) {
+TEST_P(EnvServiceTest, RandomByteActionsNeverBreakTheServer) {
   v1::CreateResponse session = CreateCounter();
   std::mt19937 rng(3);
   int rejected = 0;
@@ -163,7 +165,7 @@ TEST_F(EnvServiceTest, RandomByteActionsNeverBreakTheServer) {
   EXPECT_TRUE(client_->ListEnvs().ok());
 }
 
-TEST_F(EnvServiceTest, TooManySessionsIsResourceExhausted) {
+TEST_P(EnvServiceTest, TooManySessionsIsResourceExhausted) {
   int exhausted = 0;
   int created = 0;
   // 10k creates in batches of 100 against a cap of 64.
@@ -192,7 +194,7 @@ TEST_F(EnvServiceTest, TooManySessionsIsResourceExhausted) {
   EXPECT_TRUE(client_->ListEnvs().ok());
 }
 
-TEST_F(EnvServiceTest, BatchStepReportsPerItemErrors) {
+TEST_P(EnvServiceTest, BatchStepReportsPerItemErrors) {
   v1::CreateResponse a = CreateCounter(0);  // target 1
   v1::CreateResponse b = CreateCounter(1);
   v1::BatchStepRequest req;
@@ -224,7 +226,7 @@ TEST_F(EnvServiceTest, BatchStepReportsPerItemErrors) {
   EXPECT_EQ(closed->errors(1).code(), static_cast<int>(absl::StatusCode::kNotFound));
 }
 
-TEST_F(EnvServiceTest, AsyncStepsComplete) {
+TEST_P(EnvServiceTest, AsyncStepsComplete) {
   v1::CreateResponse session = CreateCounter();
   std::promise<absl::StatusOr<v1::StepResult>> done;
   client_->StepAsync(session.session_id(), "inc",
@@ -254,7 +256,7 @@ T Await(std::promise<T>& promise) {
   return future.get();
 }
 
-TEST_F(EnvServiceTest, AsyncSessionLifecycleCompletes) {
+TEST_P(EnvServiceTest, AsyncSessionLifecycleCompletes) {
   v1::CreateRequest create;
   create.set_env("counter");
   create.set_task_id("count/train/2");
@@ -303,7 +305,7 @@ TEST_F(EnvServiceTest, AsyncSessionLifecycleCompletes) {
   EXPECT_EQ(server_->service().sessions().size(), 0);
 }
 
-TEST_F(EnvServiceTest, ServesStandardHealthChecks) {
+TEST_P(EnvServiceTest, ServesStandardHealthChecks) {
   auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
   auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext context;
@@ -313,6 +315,14 @@ TEST_F(EnvServiceTest, ServesStandardHealthChecks) {
   ASSERT_TRUE(stub->Check(&context, req, &resp).ok());
   EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    GrpcApis, EnvServiceTest,
+    ::testing::Values(EnvServerOptions::GrpcApi::kSync, EnvServerOptions::GrpcApi::kCallback),
+    [](const ::testing::TestParamInfo<EnvServerOptions::GrpcApi>& info) {
+      return info.param == EnvServerOptions::GrpcApi::kSync ? std::string("Sync")
+                                                            : std::string("Callback");
+    });
 
 TEST(EnvClientTest, UnreachableServerIsUnavailableAfterRetries) {
   EnvClientOptions options;

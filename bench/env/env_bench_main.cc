@@ -369,6 +369,9 @@ int main(int argc, char** argv) {
   app.add_option("--warmup-seconds", warmup_seconds, "unmeasured warm-up")
       ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
+  // As in the server: Debian's Abseil records a lock graph on every Mutex
+  // lock unless told not to; a client in production would do the same.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   agentgym::env::EnvOptions options;
   for (const auto& kv : env_opts) {

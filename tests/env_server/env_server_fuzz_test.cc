@@ -274,13 +274,16 @@ grpc::Status RawCall(const std::string& target, const std::string& method,
 TEST_F(EnvServerFuzzTest, UndecodableRequestFramesAreRejected) {
   const std::string target = server_->target();
   // A StepRequest whose session_id (field 1) is not UTF-8: proto3 refuses to
-  // parse it, and gRPC answers INTERNAL without calling the service.
+  // parse it, and the server says so (the default callback API parses
+  // requests itself; see EnvCallbackService).
   const std::string bad_utf8_id("\x0a\x02\xff\xfe\x12\x01x", 7);
   grpc::Status s = RawCall(target, "/agentgym.env.v1.Env/Step", bad_utf8_id);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL) << s.error_message();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_code();
+  EXPECT_THAT(s.error_message(), HasSubstr("not a valid agentgym.env.v1.StepRequest"));
   // A length prefix that runs past the end of the message.
   s = RawCall(target, "/agentgym.env.v1.Env/Create", std::string("\x0a\x7f" "textcraft", 11));
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL) << s.error_message();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_code();
+  EXPECT_THAT(s.error_message(), HasSubstr("CreateRequest"));
   // An unknown method.
   s = RawCall(target, "/agentgym.env.v1.Env/Explode", "");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
@@ -298,7 +301,9 @@ TEST_F(EnvServerFuzzTest, UndecodableRequestFramesAreRejected) {
     EXPECT_NE(r.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << method;
     seen.insert(r.error_code());
   }
-  EXPECT_TRUE(seen.count(grpc::StatusCode::INTERNAL)) << "no frame was undecodable?";
+  EXPECT_TRUE(seen.count(grpc::StatusCode::INVALID_ARGUMENT)) << "no frame was undecodable?";
+  EXPECT_FALSE(seen.count(grpc::StatusCode::INTERNAL));
+  EXPECT_FALSE(seen.count(grpc::StatusCode::UNKNOWN));
   ASSERT_TRUE(server_->Running()) << server_->Log();
 }
 

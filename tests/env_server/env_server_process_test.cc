@@ -190,6 +190,29 @@ TEST(EnvServerBinaryTest, ServesAUserDirectoryOfMinecraftRecipes) {
   EXPECT_EQ(played, 4);
 }
 
+// --grpc-api sync (what servers of blocking envs, e.g. the bridge, use)
+// serves the same contract; only an undecodable frame is answered by gRPC
+// itself (INTERNAL) instead of the service (INVALID_ARGUMENT).
+TEST(EnvServerBinaryTest, SyncGrpcApiServesTheSameContract) {
+  auto server = StartServer({"--envs", "textcraft,babyai", "--grpc-api", "sync"});
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(server->target());
+  for (const auto& [env_name, type] : std::vector<std::pair<std::string, std::string>>{
+           {"textcraft", "depth3"}, {"babyai", "synth_loc"}}) {
+    auto played = PlayScripted(*client, env_name, type, env::Split::kTest, 11);
+    ASSERT_TRUE(played.ok()) << played.status();
+    EXPECT_TRUE(played->success) << played->task_id;
+  }
+  auto big = client->Step("s-nope", std::string(100000, 'a'));
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kInvalidArgument) << big.status();
+  auto envs = client->ListEnvs();
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  EXPECT_EQ(envs->envs_size(), 2);
+  auto exit_status = server->Signal(SIGTERM, absl::Seconds(30));
+  ASSERT_TRUE(exit_status.ok()) << exit_status.status();
+  EXPECT_TRUE(WIFEXITED(*exit_status) && WEXITSTATUS(*exit_status) == 0) << server->Log();
+}
+
 // SIGTERM (and SIGINT) while clients are stepping: the process drains and
 // exits 0, logs its shutdown, and a client then sees UNAVAILABLE.
 void ExpectCleanShutdownOn(int signal) {
@@ -264,6 +287,7 @@ TEST(EnvServerBinaryTest, BadCommandLinesExitNonZeroWithAMessage) {
       {{"--log-level", "loud"}, "loud"},
       {{"--config", "/nonexistent/server.yaml"}, "/nonexistent/server.yaml"},
       {{"--no-such-flag"}, "no-such-flag"},
+      {{"--grpc-api", "async"}, "grpc-api"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> args = {"--listen", "127.0.0.1:0"};

@@ -158,18 +158,35 @@ absl::StatusOr<std::unique_ptr<Episode>> BabyAIEnv::NewEpisode(const TaskKey& ke
     return absl::OutOfRangeError(absl::StrCat("babyai ", key.type, "/", SplitName(key.split),
                                               " has ", count, " tasks; got index ", key.index));
   }
-  auto task = GenerateTask(*spec, LayoutSeed(key));
-  if (!task.ok()) return task.status();
-  auto episode =
-      std::make_unique<BabyAIEpisode>(std::move(task->world), std::move(task->mission), spec->max_turns);
+  auto found = FindOrGenerate(*spec, key);
+  if (!found.ok()) return found.status();
+  const Task& task = **found;
+  auto episode = std::make_unique<BabyAIEpisode>(task.world, task.mission, spec->max_turns);
   if (start != nullptr) {
     start->instruction = absl::StrCat("Your goal: ", episode->mission().Text());
     start->observation = episode->Observation();
     start->info = {{"mission", episode->mission().Text()},
                    {"max_turns", spec->max_turns},
-                   {"oracle_turns", task->oracle_turns}};
+                   {"oracle_turns", task.oracle_turns}};
   }
   return std::unique_ptr<Episode>(std::move(episode));
+}
+
+absl::StatusOr<std::shared_ptr<const Task>> BabyAIEnv::FindOrGenerate(const LevelSpec& spec,
+                                                                      const TaskKey& key) const {
+  const std::string id = absl::StrCat(key.type, "/", SplitName(key.split), "/", key.index);
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = tasks_.find(id);
+    if (it != tasks_.end()) return it->second;
+  }
+  // Generated outside the lock; two sessions racing on a new task both
+  // generate the same (deterministic) one and the first stored wins.
+  auto task = GenerateTask(spec, LayoutSeed(key));
+  if (!task.ok()) return task.status();
+  auto shared = std::make_shared<const Task>(*std::move(task));
+  absl::MutexLock lock(&mu_);
+  return tasks_.emplace(id, std::move(shared)).first->second;
 }
 
 AG_REGISTER_ENV("babyai", BabyAIEnv::Create);

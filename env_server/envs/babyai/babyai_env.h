@@ -10,7 +10,9 @@
 #include <string>
 #include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "env_server/environment.h"
 #include "env_server/envs/babyai/levels.h"
 #include "env_server/envs/babyai/mission.h"
@@ -48,7 +50,11 @@ class BabyAIEpisode : public Episode {
   double progress_ = 0.0;
 };
 
-// Stateless apart from its description; NewEpisode is thread-safe.
+// Thread-safe. A task's layout depends on its id alone, and generating one
+// runs the oracle to reject unsolvable layouts (most of a Create's cost), so
+// generated tasks are kept: every rollout of a task id (a GRPO group, a new
+// episode of the same task) copies the kept one. The cache is bounded by the
+// fixed number of task ids (2,700, a few KiB each).
 class BabyAIEnv : public Environment {
  public:
   static absl::StatusOr<std::unique_ptr<Environment>> Create(const EnvOptions& options);
@@ -62,7 +68,16 @@ class BabyAIEnv : public Environment {
   static uint64_t LayoutSeed(const TaskKey& key);
 
  private:
+  // The task of `key` (already range-checked), generated on first use.
+  absl::StatusOr<std::shared_ptr<const Task>> FindOrGenerate(const LevelSpec& spec,
+                                                             const TaskKey& key) const;
+
   EnvDescription description_;
+  mutable absl::Mutex mu_;
+  // Key: FormatTaskId-style "type/split/index". Shared with in-flight
+  // NewEpisode calls copying the task.
+  mutable absl::flat_hash_map<std::string, std::shared_ptr<const Task>> tasks_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace agentgym::env::babyai

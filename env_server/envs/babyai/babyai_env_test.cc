@@ -165,6 +165,32 @@ TEST(BabyAIEnvTest, TrainAndTestLayoutsAreDisjointAndSeedsDoNotMatter) {
   EXPECT_NE(a.instruction + a.observation, c.instruction + c.observation);
 }
 
+// Tasks are generated once and then copied: playing one episode must not
+// change what the next episode of the same task starts from.
+TEST(BabyAIEnvTest, EpisodesOfOneTaskStartAlikeWhateverEarlierOnesDid) {
+  for (const auto& type : Env().Describe().task_types) {
+    EpisodeStart first, second;
+    auto a = Start(type.name, 3, &first);
+    ASSERT_NE(a, nullptr);
+    const World& a_world = static_cast<BabyAIEpisode&>(*a).world();
+    const int x = a_world.agent_x(), y = a_world.agent_y(), dir = a_world.agent_dir();
+    while (auto action = a->OracleAction()) {
+      auto out = a->Step(*action);
+      ASSERT_TRUE(out.ok());
+      if (out->done || out->truncated) break;
+    }
+    auto b = Start(type.name, 3, &second);
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(first.observation, second.observation) << type.name;
+    EXPECT_EQ(first.instruction, second.instruction) << type.name;
+    const World& b_world = static_cast<BabyAIEpisode&>(*b).world();
+    EXPECT_EQ(b_world.agent_x(), x) << type.name;
+    EXPECT_EQ(b_world.agent_y(), y) << type.name;
+    EXPECT_EQ(b_world.agent_dir(), dir) << type.name;
+    EXPECT_TRUE(b->OracleAction().has_value()) << type.name << ": the copy starts unsolved";
+  }
+}
+
 TEST(BabyAIEnvTest, RejectsBadTaskKeys) {
   EpisodeStart start;
   EXPECT_FALSE(Env().NewEpisode({"nope", Split::kTrain, 0}, 1, &start).ok());

@@ -57,16 +57,19 @@ bool RecipeWorld::IsUsable(int recipe) const {
   return true;
 }
 
-std::string RecipeWorld::RecipeLine(int recipe) const {
-  const Recipe& r = recipes_[recipe];
+namespace {
+
+std::string FormatRecipeLine(const RecipeWorld& w, const Recipe& r) {
   std::string line =
-      absl::StrCat("craft ", r.output_count, " ", items_[r.output].name, " using ");
+      absl::StrCat("craft ", r.output_count, " ", w.item(r.output).name, " using ");
   for (size_t i = 0; i < r.inputs.size(); ++i) {
     if (i > 0) line += ", ";
-    absl::StrAppend(&line, r.inputs[i].count, " ", IngredientName(r.inputs[i]));
+    absl::StrAppend(&line, r.inputs[i].count, " ", w.IngredientName(r.inputs[i]));
   }
   return line;
 }
+
+}  // namespace
 
 size_t RecipeWorld::ApproxBytes() const {
   size_t bytes = 0;
@@ -78,6 +81,7 @@ size_t RecipeWorld::ApproxBytes() const {
   for (const auto& u : item_uses_) bytes += sizeof(u) + u.size() * 4;
   for (const auto& u : tag_uses_) bytes += sizeof(u) + u.size() * 4;
   bytes += (item_by_key_.size() + tag_by_key_.size()) * 64;
+  for (const auto& line : recipe_lines_) bytes += sizeof(line) + line.capacity();
   return bytes;
 }
 
@@ -221,6 +225,8 @@ absl::StatusOr<RecipeWorld> RecipeWorldBuilder::Build() && {
       (ing.is_tag ? w.tag_uses_ : w.item_uses_)[ing.target].push_back(static_cast<int>(r));
     }
   }
+  w.recipe_lines_.reserve(w.recipes_.size());
+  for (const Recipe& r : w.recipes_) w.recipe_lines_.push_back(FormatRecipeLine(w, r));
   for (size_t i = 0; i < w.items_.size(); ++i) {
     w.item_by_key_.emplace(NormaliseKey(w.items_[i].id), static_cast<int>(i));
     w.item_by_key_.emplace(NormaliseKey(w.items_[i].name), static_cast<int>(i));

@@ -107,8 +107,9 @@ class RecipeWorld {
   const std::vector<int>& ItemUses(int item) const { return item_uses_[item]; }
   const std::vector<int>& TagUses(int tag) const { return tag_uses_[tag]; }
 
-  // AgentGym's recipe_str: "craft 4 oak planks using 1 oak log".
-  std::string RecipeLine(int recipe) const;
+  // AgentGym's recipe_str: "craft 4 oak planks using 1 oak log". Built once
+  // per world (episodes list dozens of lines each).
+  const std::string& RecipeLine(int recipe) const { return recipe_lines_[recipe]; }
 
   size_t ApproxBytes() const;
 
@@ -119,6 +120,7 @@ class RecipeWorld {
   std::vector<Recipe> recipes_;
   std::vector<std::vector<int>> item_uses_;
   std::vector<std::vector<int>> tag_uses_;
+  std::vector<std::string> recipe_lines_;  // parallel to recipes_
   std::unordered_map<std::string, int> item_by_key_;  // ids and names
   std::unordered_map<std::string, int> tag_by_key_;
 };

@@ -1,8 +1,6 @@
 #include "env_server/envs/textcraft/textcraft_env.h"
 
 #include <algorithm>
-#include <set>
-#include <unordered_set>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -138,26 +136,41 @@ absl::StatusOr<std::unique_ptr<Episode>> TextCraftEnv::NewEpisode(const TaskKey&
   Plan plan = PlanToObtain(w, {}, goal, kMaxGetCount);
 
   // The goal's recipe tree: the plan's recipes first (so the listed commands
-  // always suffice), then the rest of the tree breadth-first, capped.
+  // always suffice), then the rest of the tree breadth-first, capped. Marks
+  // are flat vectors over the world: an episode starts every few steps, and
+  // hash sets here were a tenth of a batched server's CPU.
+  std::vector<char> recipe_marked(w.recipes().size(), 0);  // relevant or candidate
+  std::vector<char> item_seen(w.items().size(), 0);
   std::vector<int> relevant;
-  std::unordered_set<int> in_relevant;
   std::vector<int> needed;
   for (const PlanStep& s : plan.steps) {
     if (s.kind != PlanStep::Kind::kCraft) continue;
-    if (in_relevant.insert(s.recipe).second) relevant.push_back(s.recipe);
+    if (!recipe_marked[s.recipe]) {
+      recipe_marked[s.recipe] = 1;
+      relevant.push_back(s.recipe);
+    }
     if (std::find(needed.begin(), needed.end(), s.item) == needed.end()) needed.push_back(s.item);
   }
   std::vector<int> frontier{goal};
-  std::unordered_set<int> seen{goal};
+  item_seen[goal] = 1;
+  auto see = [&](int i) {
+    if (!item_seen[i]) {
+      item_seen[i] = 1;
+      frontier.push_back(i);
+    }
+  };
   for (size_t f = 0; f < frontier.size() && relevant.size() < kMaxRelevantLines; ++f) {
     for (int r : w.item(frontier[f]).recipes) {
       if (relevant.size() >= kMaxRelevantLines) break;
-      if (in_relevant.insert(r).second) relevant.push_back(r);
+      if (!recipe_marked[r]) {
+        recipe_marked[r] = 1;
+        relevant.push_back(r);
+      }
       for (const Ingredient& ing : w.recipe(r).inputs) {
-        std::vector<int> items = ing.is_tag ? w.tag(ing.target).members
-                                            : std::vector<int>{ing.target};
-        for (int i : items) {
-          if (seen.insert(i).second) frontier.push_back(i);
+        if (ing.is_tag) {
+          for (int i : w.tag(ing.target).members) see(i);
+        } else {
+          see(ing.target);
         }
       }
     }
@@ -168,15 +181,18 @@ absl::StatusOr<std::unique_ptr<Episode>> TextCraftEnv::NewEpisode(const TaskKey&
                                                                  (key.split == Split::kTest)),
                          seed));
   std::vector<int> candidates;
-  std::unordered_set<int> in_candidates;
   auto consider = [&](const std::vector<int>& uses) {
     for (int r : uses) {
       if (candidates.size() >= kMaxDistractorCandidates) return;
-      if (!in_relevant.count(r) && in_candidates.insert(r).second) candidates.push_back(r);
+      if (!recipe_marked[r]) {
+        recipe_marked[r] = 1;
+        candidates.push_back(r);
+      }
     }
   };
-  for (int r : relevant) {
-    for (const Ingredient& ing : w.recipe(r).inputs) {
+  const size_t relevant_count = relevant.size();
+  for (size_t k = 0; k < relevant_count; ++k) {
+    for (const Ingredient& ing : w.recipe(relevant[k]).inputs) {
       if (ing.is_tag) {
         consider(w.TagUses(ing.target));
       } else {
@@ -187,13 +203,20 @@ absl::StatusOr<std::unique_ptr<Episode>> TextCraftEnv::NewEpisode(const TaskKey&
   }
   rng.Shuffle(candidates);
   if (candidates.size() > kMaxDistractors) candidates.resize(kMaxDistractors);
-  std::vector<std::string> lines;
-  for (int r : relevant) lines.push_back(w.RecipeLine(r));
-  for (int r : candidates) lines.push_back(w.RecipeLine(r));
+  // The world formats each recipe line once; sort and shuffle references.
+  std::vector<const std::string*> line_refs;
+  line_refs.reserve(relevant.size() + candidates.size());
+  for (int r : relevant) line_refs.push_back(&w.RecipeLine(r));
+  for (int r : candidates) line_refs.push_back(&w.RecipeLine(r));
   // Distinct recipes can print alike (e.g. two tag variants); list each once.
-  std::sort(lines.begin(), lines.end());
-  lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
-  rng.Shuffle(lines);
+  auto by_text = [](const std::string* a, const std::string* b) { return *a < *b; };
+  auto same_text = [](const std::string* a, const std::string* b) { return *a == *b; };
+  std::sort(line_refs.begin(), line_refs.end(), by_text);
+  line_refs.erase(std::unique(line_refs.begin(), line_refs.end(), same_text), line_refs.end());
+  rng.Shuffle(line_refs);
+  std::vector<absl::string_view> lines;
+  lines.reserve(line_refs.size());
+  for (const std::string* line : line_refs) lines.push_back(*line);
 
   start->instruction = absl::StrCat("Crafting commands:\n", absl::StrJoin(lines, "\n"),
                                     "\n\nGoal: craft ", w.item(goal).name, ".");
