@@ -172,7 +172,8 @@ class UnaryDriver {
     for (size_t i = 0; i < ids.size(); ++i) sessions_[i].id = std::move(ids[i]);
   }
 
-  // Runs until the recorder's window closes and every call has returned.
+  // Runs until the recorder's window closes and every call has returned
+  // (in_flight_ counts one per session stepping plus every pending close).
   void Run() {
     for (size_t i = 0; i < sessions_.size(); ++i) Begin();
     for (size_t i = 0; i < sessions_.size(); ++i) NextStep(i);
@@ -199,7 +200,9 @@ class UnaryDriver {
     }
     Session& s = sessions_[i];
     if (s.pos == scripts_[i].actions.size()) {
-      client_.CloseAsync(s.id, [](absl::Status) {});
+      // Counted like every other call: the client must outlive each one.
+      Begin();
+      client_.CloseAsync(s.id, [this](absl::Status) { End(); });
       client_.CreateAsync(CreateRequestFor(env_, scripts_[i]),
                           [this, i](absl::StatusOr<v1::CreateResponse> r) {
                             if (!r.ok()) {
