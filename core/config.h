@@ -2,6 +2,8 @@
 #define AGENTGYM_CORE_CONFIG_H_
 
 #include <string>
+#include <type_traits>
+#include <typeinfo>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -49,6 +51,28 @@ class Config {
   YAML::Node root_;
 };
 
+namespace config_internal {
+
+// How a type reads in an error message ("wanted an integer").
+template <typename T>
+const char* TypeName() {
+  if constexpr (std::is_same_v<T, bool>) {
+    return "true or false";
+  } else if constexpr (std::is_integral_v<T>) {
+    return "an integer";
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return "a number";
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return "a string";
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    return "a list of strings";
+  } else {
+    return typeid(T).name();
+  }
+}
+
+}  // namespace config_internal
+
 template <typename T>
 absl::StatusOr<T> Config::Get(const std::string& path) const {
   YAML::Node node = Find(path);
@@ -58,7 +82,7 @@ absl::StatusOr<T> Config::Get(const std::string& path) const {
   try {
     return node.as<T>();
   } catch (const YAML::Exception&) {
-    return TypeError(path, typeid(T).name());
+    return TypeError(path, config_internal::TypeName<T>());
   }
 }
 

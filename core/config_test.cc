@@ -50,6 +50,11 @@ TEST(ConfigTest, BadInputGivesClearErrors) {
   auto wrong_type = Config::FromString("n: abc\n")->Get<int>("n");
   EXPECT_EQ(wrong_type.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(wrong_type.status().message().find("'n'"), std::string::npos);
+  EXPECT_NE(wrong_type.status().message().find("an integer"), std::string::npos)
+      << wrong_type.status();
+  auto not_a_string = Config::FromString("s: {a: 1}\n")->Get<std::string>("s");
+  EXPECT_NE(not_a_string.status().message().find("a string"), std::string::npos)
+      << not_a_string.status();
 }
 
 }  // namespace

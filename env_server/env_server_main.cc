@@ -13,7 +13,9 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "core/config.h"
 #include "core/logging.h"
@@ -117,6 +119,59 @@ int ListEnvs(const std::vector<std::string>& names,
   return 0;
 }
 
+// "textcraft, babyai" -> {"textcraft", "babyai"}.
+std::vector<std::string> SplitNames(absl::string_view list) {
+  std::vector<std::string> names;
+  for (absl::string_view name : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
+    names.emplace_back(absl::StripAsciiWhitespace(name));
+  }
+  return names;
+}
+
+int Usage(const absl::Status& status) {
+  std::cerr << "error: " << status.message() << "\n";
+  return 2;
+}
+
+// Reads a setting from the config unless its flag was given.
+struct ConfigPicker {
+  const CLI::App& app;
+  const agentgym::Config& config;
+
+  template <typename T>
+  absl::Status Value(const char* flag, const char* key, T* value) const {
+    if (app.count(flag) > 0 || !config.Has(key)) return absl::OkStatus();
+    auto v = config.Get<T>(key);
+    if (!v.ok()) return v.status();
+    *value = *std::move(v);
+    return absl::OkStatus();
+  }
+};
+
+// env_options: {<env>: {<key>: <scalar>, ...}, ...}; anything else is an
+// INVALID_ARGUMENT naming the entry.
+absl::Status ReadEnvOptions(const YAML::Node& node,
+                            std::map<std::string, agentgym::env::EnvOptions>* out) {
+  if (!node.IsMap()) {
+    return absl::InvalidArgumentError("config env_options must map env names to option maps");
+  }
+  for (const auto& env : node) {
+    const std::string env_name = env.first.Scalar();
+    if (!env.second.IsMap()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config env_options.", env_name, " must be a map of key: value"));
+    }
+    for (const auto& kv : env.second) {
+      if (!kv.second.IsScalar()) {
+        return absl::InvalidArgumentError(absl::StrCat("config env_options.", env_name, ".",
+                                                       kv.first.Scalar(), " must be a scalar"));
+      }
+      (*out)[env_name][kv.first.Scalar()] = kv.second.Scalar();
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -135,13 +190,17 @@ int main(int argc, char** argv) {
   int64_t max_sessions = 4096;
   double ttl_s = 600;
   int64_t max_action_bytes = 64 * 1024;
+  int64_t max_batch_items = 4096;
   std::string log_level = "info";
   std::string port_file;
   std::string grpc_api = "callback";
   std::string search_backend;
   bool list = false;
   std::string list_format = "text";
-  app.add_option("--config", config_path, "YAML config (keys: listen, envs, env_options, ...)");
+  app.add_option("--config", config_path,
+                 "YAML config; keys: listen, envs, env_options.<env>.<key>, max_sessions, "
+                 "session_ttl_s, max_action_bytes, max_batch_items, grpc_api, log_level "
+                 "(flags given on the command line win)");
   app.add_option("--set", overrides, "config override key.path=value (repeatable)");
   app.add_option("--listen", listen, "host:port to serve on; port 0 picks a free port");
   app.add_option("--envs", envs_flag, "comma-separated envs to serve (default: all)");
@@ -150,6 +209,8 @@ int main(int argc, char** argv) {
   app.add_option("--session-ttl-s", ttl_s, "default idle TTL of a session, seconds")
       ->check(CLI::PositiveNumber);
   app.add_option("--max-action-bytes", max_action_bytes, "largest action accepted")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-batch-items", max_batch_items, "most items in one Batch* request")
       ->check(CLI::PositiveNumber);
   app.add_option("--port-file", port_file, "write the bound port to this file once serving");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
@@ -165,42 +226,50 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "markdown"}));
   CLI11_PARSE(app, argc, argv);
 
-  if (auto s = agentgym::SetLogLevel(log_level); !s.ok()) {
-    std::cerr << "error: " << s.message() << "\n";
-    return 2;
-  }
   agentgym::Config config;
   if (!config_path.empty()) {
     auto loaded = agentgym::Config::FromFile(config_path);
-    if (!loaded.ok()) {
-      std::cerr << "error: " << loaded.status().message() << "\n";
-      return 2;
-    }
+    if (!loaded.ok()) return Usage(loaded.status());
     config = *std::move(loaded);
   }
-  if (auto s = config.ApplyOverrides(overrides); !s.ok()) {
-    std::cerr << "error: " << s.message() << "\n";
-    return 2;
+  if (auto s = config.ApplyOverrides(overrides); !s.ok()) return Usage(s);
+
+  // Each setting: the command line if given there, else the config, else the
+  // flag's default.
+  ConfigPicker pick{app, config};
+  absl::Status picked = pick.Value("--listen", "listen", &listen);
+  picked.Update(pick.Value("--max-sessions", "max_sessions", &max_sessions));
+  picked.Update(pick.Value("--session-ttl-s", "session_ttl_s", &ttl_s));
+  picked.Update(pick.Value("--max-action-bytes", "max_action_bytes", &max_action_bytes));
+  picked.Update(pick.Value("--max-batch-items", "max_batch_items", &max_batch_items));
+  picked.Update(pick.Value("--grpc-api", "grpc_api", &grpc_api));
+  picked.Update(pick.Value("--log-level", "log_level", &log_level));
+  if (!picked.ok()) return Usage(picked);
+  if (max_sessions < 1 || ttl_s <= 0 || max_action_bytes < 1 || max_batch_items < 1) {
+    return Usage(absl::InvalidArgumentError(
+        "max_sessions, session_ttl_s, max_action_bytes and max_batch_items must be positive"));
   }
+  if (grpc_api != "callback" && grpc_api != "sync") {
+    return Usage(absl::InvalidArgumentError("grpc_api must be 'callback' or 'sync'"));
+  }
+  if (auto s = agentgym::SetLogLevel(log_level); !s.ok()) return Usage(s);
 
   EnvServerOptions options;
-  options.listen = *config.GetOr<std::string>("listen", listen);
+  options.listen = listen;
   if (!envs_flag.empty()) {
-    options.envs = absl::StrSplit(envs_flag, ',', absl::SkipWhitespace());
+    options.envs = SplitNames(envs_flag);
   } else if (config.Has("envs")) {
     auto names = config.Get<std::vector<std::string>>("envs");
     if (!names.ok()) {
-      std::cerr << "error: " << names.status().message() << "\n";
-      return 2;
+      auto joined = config.Get<std::string>("envs");  // also "textcraft,babyai"
+      if (!joined.ok()) return Usage(names.status());
+      names = SplitNames(*joined);
     }
     options.envs = *names;
   }
-  if (YAML::Node opts = config.Find("env_options"); opts.IsMap()) {
-    for (const auto& env : opts) {
-      for (const auto& kv : env.second) {
-        options.env_options[env.first.as<std::string>()][kv.first.as<std::string>()] =
-            kv.second.as<std::string>();
-      }
+  if (config.Has("env_options")) {
+    if (auto s = ReadEnvOptions(config.Find("env_options"), &options.env_options); !s.ok()) {
+      return Usage(s);
     }
   }
   for (const auto& opt : env_opts) {
@@ -221,6 +290,7 @@ int main(int argc, char** argv) {
   options.service.sessions.max_sessions = max_sessions;
   options.service.sessions.default_idle_ttl = absl::Seconds(ttl_s);
   options.service.max_action_bytes = max_action_bytes;
+  options.service.max_batch_items = max_batch_items;
   options.grpc_api = grpc_api == "sync" ? EnvServerOptions::GrpcApi::kSync
                                         : EnvServerOptions::GrpcApi::kCallback;
   auto server = agentgym::env::EnvServer::Start(options);

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -188,6 +189,46 @@ TEST(EnvServerBinaryTest, ServesAUserDirectoryOfMinecraftRecipes) {
     ++played;
   }
   EXPECT_EQ(played, 4);
+}
+
+// A YAML config sets what the flags set; a flag given on the command line
+// wins over the config; a config of the wrong shape is a clean error.
+TEST(EnvServerBinaryTest, ReadsAYamlConfigWithFlagsWinning) {
+  TempDir dir;
+  const std::string config = dir.File("server.yaml");
+  std::ofstream(config) << "envs: [babyai]\n"
+                           "max_sessions: 7\n"
+                           "max_action_bytes: 100\n"
+                           "session_ttl_s: 30\n"
+                           "grpc_api: sync\n"
+                           "log_level: warn\n";
+  auto server = StartServer({"--config", config, "--max-action-bytes", "200"});
+  ASSERT_NE(server, nullptr);
+  auto envs = MakeClient(server->target())->ListEnvs();
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  ASSERT_EQ(envs->envs_size(), 1);
+  EXPECT_EQ(envs->envs(0).name(), "babyai");
+  EXPECT_EQ(envs->max_sessions(), 7);
+  EXPECT_EQ(envs->max_action_bytes(), 200) << "the flag wins over the config";
+  EXPECT_EQ(envs->session_idle_ttl_ms(), 30000);
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"max_sessions: lots\n", "an integer"},
+      {"max_sessions: 0\n", "positive"},
+      {"log_level: {level: warn}\n", "a string"},
+      {"envs: {a: 1}\n", "envs"},
+      {"env_options: {textcraft: {recipes_dir: [a, b]}}\n", "recipes_dir"},
+      {"env_options: [textcraft]\n", "env_options"},
+      {"grpc_api: fast\n", "grpc_api"},
+      {"envs: [textcraft\n", "server.yaml"},
+  };
+  for (const auto& [yaml, message] : bad) {
+    std::ofstream(config) << yaml;  // replaces the file
+    auto run = RunCommand(AG_ENV_SERVER_BIN, {"--listen", "127.0.0.1:0", "--config", config});
+    ASSERT_TRUE(run.ok()) << run.status();
+    EXPECT_EQ(run->exit_code, 2) << yaml << run->output;
+    EXPECT_THAT(run->output, HasSubstr(message)) << yaml;
+  }
 }
 
 // --grpc-api sync (what servers of blocking envs, e.g. the bridge, use)
