@@ -84,7 +84,7 @@ absl::StatusOr<CausalLm> LoadPretrained(const std::string& dir, torch::Device de
   if (!config_override.has_value() && !config.value_head && store->Contains("value_head.weight")) {
     config.value_head = true;
   }
-  AG_ASSIGN_OR_RETURN(CausalLm model, CreateModel(config, device, dtype));
+  AG_ASSIGN_OR_RETURN(CausalLm model, CreateModelForLoading(config, device, dtype));
   AG_RETURN_IF_ERROR(LoadWeights(*store, model));
   return model;
 }

@@ -37,6 +37,25 @@ torch::Tensor Project(const torch::Tensor& x, const torch::Tensor& weight, const
 }
 torch::Tensor Project(const torch::Tensor& x, const torch::nn::Linear& l) { return Project(x, l->weight, l->bias); }
 
+// Initialises `m`'s parameters (names relative to `prefix`) from build.init,
+// if any, then moves them to the build's device and dtype.
+void InitAndMove(torch::nn::Module& m, const std::string& prefix, const ModelBuild& build) {
+  torch::NoGradGuard no_grad;
+  if (build.init != nullptr) {
+    for (auto& item : m.named_parameters()) {
+      torch::Tensor& p = item.value();
+      if ((prefix + item.key()).find("norm") != std::string::npos) {
+        p.fill_(1.0);
+      } else if (p.dim() == 1) {
+        p.zero_();  // Biases.
+      } else {
+        p.normal_(0.0, 0.02, *build.init);
+      }
+    }
+  }
+  m.to(build.device, build.dtype);
+}
+
 }  // namespace
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
@@ -120,11 +139,17 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   return h + mlp(post_attention_layernorm(h));
 }
 
-DecoderImpl::DecoderImpl(const ModelConfig& c) {
+DecoderImpl::DecoderImpl(const ModelConfig& c, const ModelBuild& build) {
   embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.hidden_size));
+  InitAndMove(*embed_tokens, "embed_tokens.", build);
   layers = register_module("layers", torch::nn::ModuleList());
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(DecoderLayer(c));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    DecoderLayer layer(c);
+    InitAndMove(*layer, "", build);
+    layers->push_back(layer);
+  }
   norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+  InitAndMove(*norm, "norm.", build);
 }
 
 torch::Tensor RopeInverseFrequencies(const ModelConfig& c) {
@@ -148,10 +173,20 @@ torch::Tensor RopeInverseFrequencies(const ModelConfig& c) {
   return inv;
 }
 
-CausalLmImpl::CausalLmImpl(const ModelConfig& c) : config_(c) {
-  model = register_module("model", Decoder(c));
-  if (!c.tie_word_embeddings) lm_head = register_module("lm_head", MakeLinear(c.hidden_size, c.vocab_size, false));
-  if (c.value_head) value_head = register_module("value_head", MakeLinear(c.hidden_size, 1, true));
+CausalLmImpl::CausalLmImpl(const ModelConfig& c, const ModelBuild& build) : config_(c) {
+  model = register_module("model", Decoder(c, build));
+  if (!c.tie_word_embeddings) {
+    lm_head = register_module("lm_head", MakeLinear(c.hidden_size, c.vocab_size, false));
+    InitAndMove(*lm_head, "lm_head.", build);
+  }
+  if (c.value_head) {
+    value_head = register_module("value_head", MakeLinear(c.hidden_size, 1, true));
+    // Always our small init: a checkpoint without a value head keeps it.
+    at::Generator fallback = at::detail::createCPUGenerator(0);
+    ModelBuild vb = build;
+    if (vb.init == nullptr) vb.init = &fallback;
+    InitAndMove(*value_head, "value_head.", vb);
+  }
   inv_freq_ = RopeInverseFrequencies(c);
 }
 
@@ -223,24 +258,20 @@ absl::StatusOr<CausalLm> CreateModel(const ModelConfig& config, torch::Device de
                                      torch::ScalarType dtype, uint64_t seed) {
   if (absl::Status s = config.Validate(); !s.ok()) return s;
   try {
-    CausalLm m(config);
     // A private generator keeps initialisation deterministic without touching
-    // the global RNG, and identical across devices (init on CPU, then move).
+    // the global RNG, and identical across devices (drawn on the CPU).
     at::Generator gen = at::detail::createCPUGenerator(seed);
-    torch::NoGradGuard no_grad;
-    for (auto& item : m->named_parameters()) {
-      const std::string& name = item.key();
-      torch::Tensor& p = item.value();
-      if (name.find("norm") != std::string::npos) {
-        p.fill_(1.0);
-      } else if (p.dim() == 1) {
-        p.zero_();  // Biases.
-      } else {
-        p.normal_(0.0, 0.02, gen);
-      }
-    }
-    m->to(device, dtype);
-    return m;
+    return CausalLm(config, ModelBuild{device, dtype, &gen});
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("creating model: ", e.what_without_backtrace()));
+  }
+}
+
+absl::StatusOr<CausalLm> CreateModelForLoading(const ModelConfig& config, torch::Device device,
+                                               torch::ScalarType dtype) {
+  if (absl::Status s = config.Validate(); !s.ok()) return s;
+  try {
+    return CausalLm(config, ModelBuild{device, dtype, nullptr});
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("creating model: ", e.what_without_backtrace()));
   }

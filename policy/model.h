@@ -48,6 +48,17 @@ struct ForwardOutput {
   std::vector<LayerKv> present;  // Keys/values of the T new tokens, per layer.
 };
 
+// How the constructors below build parameters: each submodule is created on
+// the CPU in float32, initialised with `init` (normal(0, 0.02) weights, zero
+// biases, unit norms; nullptr keeps LibTorch's default init) and moved to
+// `device` / `dtype` before the next one is built, so building a large model
+// on a GPU or in bf16 never holds the whole float32 model in host memory.
+struct ModelBuild {
+  torch::Device device = torch::kCPU;
+  torch::ScalarType dtype = torch::kFloat32;
+  at::Generator* init = nullptr;
+};
+
 class RMSNormImpl : public torch::nn::Module {
  public:
   RMSNormImpl(int64_t dim, double eps);
@@ -98,7 +109,7 @@ TORCH_MODULE(DecoderLayer);
 // The "model." prefix of HF checkpoints: embeddings, layers, final norm.
 class DecoderImpl : public torch::nn::Module {
  public:
-  explicit DecoderImpl(const ModelConfig& c);
+  DecoderImpl(const ModelConfig& c, const ModelBuild& build);
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};
@@ -113,7 +124,7 @@ TORCH_MODULE(Decoder);
 // CreateModel so construction errors surface as a Status.
 class CausalLmImpl : public torch::nn::Module {
  public:
-  explicit CausalLmImpl(const ModelConfig& c);
+  explicit CausalLmImpl(const ModelConfig& c, const ModelBuild& build = {});
   const ModelConfig& config() const { return config_; }
   // Shape mismatches (caught c10::Error) come back as INVALID_ARGUMENT.
   absl::StatusOr<ForwardOutput> Forward(const ForwardInput& in);
@@ -134,11 +145,18 @@ class CausalLmImpl : public torch::nn::Module {
 };
 TORCH_MODULE(CausalLm);
 
-// Builds a randomly initialised model (normal(0, 0.02) weights, seeded) on
-// `device` with `dtype`. INVALID_ARGUMENT for a bad config.
+// Builds a randomly initialised model (normal(0, 0.02) weights, zero biases,
+// unit norms; drawn on the CPU from `seed`, so the same on every device) on
+// `device` with `dtype`. INVALID_ARGUMENT for a bad config; INTERNAL when
+// LibTorch fails (e.g. out of memory).
 absl::StatusOr<CausalLm> CreateModel(const ModelConfig& config, torch::Device device,
                                      torch::ScalarType dtype = torch::kFloat32,
                                      uint64_t seed = 0);
+// Same shapes without the random draw (LibTorch's default init; the value
+// head still gets ours, as a checkpoint may lack it): for weights that are
+// loaded next (LoadPretrained).
+absl::StatusOr<CausalLm> CreateModelForLoading(const ModelConfig& config, torch::Device device,
+                                               torch::ScalarType dtype = torch::kFloat32);
 
 // RoPE inverse frequencies [head_dim/2] (float32), with Llama-3 scaling applied.
 torch::Tensor RopeInverseFrequencies(const ModelConfig& config);

@@ -158,6 +158,37 @@ TEST(ModelTest, Bf16ForwardTracksF32) {
   EXPECT_EQ((*gen)[0].tokens.size(), 4u);
 }
 
+TEST(ModelTest, CreateModelIsSeededAndTheSameInAnyDtype) {
+  const ModelConfig c = SmallConfig();
+  CausalLm a = *CreateModel(c, torch::kCPU, torch::kFloat32, /*seed=*/3);
+  CausalLm b = *CreateModel(c, torch::kCPU, torch::kFloat32, /*seed=*/3);
+  CausalLm other = *CreateModel(c, torch::kCPU, torch::kFloat32, /*seed=*/4);
+  CausalLm half = *CreateModel(c, torch::kCPU, torch::kBFloat16, /*seed=*/3);
+  auto pa = a->named_parameters(), pb = b->named_parameters(), po = other->named_parameters();
+  auto ph = half->named_parameters();
+  for (const auto& item : pa) {
+    const std::string& name = item.key();
+    EXPECT_TRUE(torch::equal(item.value(), pb[name])) << name;
+    EXPECT_EQ(ph[name].scalar_type(), torch::kBFloat16) << name;
+    EXPECT_TRUE(torch::equal(item.value().to(torch::kBFloat16), ph[name])) << name;
+    if (name.find("norm") != std::string::npos) {
+      EXPECT_EQ(item.value().min().item<float>(), 1.0f) << name;
+    } else if (item.value().dim() == 1) {
+      EXPECT_EQ(item.value().abs().max().item<float>(), 0.0f) << name;
+    } else {
+      EXPECT_FALSE(torch::equal(item.value(), po[name])) << name;
+      EXPECT_NEAR(item.value().std().item<float>(), 0.02, 0.005) << name;
+    }
+  }
+  // For loading: same names and shapes, value head initialised like ours.
+  CausalLm loadable = *CreateModelForLoading(c, torch::kCPU, torch::kBFloat16);
+  auto pl = loadable->named_parameters();
+  ASSERT_EQ(pl.size(), pa.size());
+  for (const auto& item : pa) EXPECT_EQ(pl[item.key()].sizes(), item.value().sizes()) << item.key();
+  EXPECT_EQ(pl["value_head.bias"].abs().max().item<float>(), 0.0f);
+  EXPECT_LT(pl["value_head.weight"].abs().max().item<float>(), 0.1f);  // Default init reaches 0.18.
+}
+
 TEST(ModelConfigTest, TinyPresetIsBetweenOneAndThreeMillionParameters) {
   const ModelConfig tiny = TinyConfig();
   EXPECT_GE(tiny.NumParameters(), 1000000);
