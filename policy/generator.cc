@@ -155,7 +155,13 @@ void Generator::FinishIfDone(Sequence& s) {
     if (std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), last) != p.stop_token_ids.end()) {
       t.finish_reason = FinishReason::kStopToken;
     } else if (!p.stop_strings.empty()) {
-      const std::string text = options_.decode(t.tokens);
+      // Only a match ending in the newest token is new (earlier ones would have
+      // stopped the turn), and every token decodes to at least one byte, so the
+      // last (longest stop + 1) tokens cover it: O(1) per step, not O(turn).
+      size_t longest = 0;
+      for (const std::string& stop : p.stop_strings) longest = std::max(longest, stop.size());
+      const size_t window = std::min(t.tokens.size(), longest + 1);
+      const std::string text = options_.decode(std::vector<int64_t>(t.tokens.end() - window, t.tokens.end()));
       for (const std::string& stop : p.stop_strings) {
         if (text.find(stop) != std::string::npos) t.finish_reason = FinishReason::kStopString;
       }

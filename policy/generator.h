@@ -27,8 +27,9 @@ struct GeneratorOptions {
   int64_t max_batch_size = 64;
   // Context limit per sequence; 0 = the model's max_position_embeddings.
   int64_t max_seq_len = 0;
-  // Turns token ids into text for stop strings. Required only when some
-  // sequence has stop_strings.
+  // Turns token ids into text for stop strings (called on the last few tokens
+  // of a turn; each token must decode to at least one byte, as BPE and word
+  // tokens do). Required only when some sequence has stop_strings.
   std::function<std::string(const std::vector<int64_t>&)> decode;
 };
 

@@ -179,6 +179,24 @@ TEST(GeneratorTest, StopsAtStopTokensAndStopStrings) {
   ASSERT_TRUE(by_string.ok()) << by_string.status();
   EXPECT_EQ((*by_string)[0].finish_reason, FinishReason::kStopString);
   EXPECT_EQ((*by_string)[0].tokens.size(), first + 1);
+
+  // One byte per token: a stop string spanning three tokens, first seen when
+  // its last byte arrives.
+  GeneratorOptions bytes;
+  bytes.decode = [](const std::vector<int64_t>& ids) {
+    std::string s;
+    for (int64_t id : ids) s.push_back(static_cast<char>('A' + id % 26));
+    return s;
+  };
+  const TurnResult long_run = GenerateAlone(m, prompt, {.temperature = 1.0f, .max_new_tokens = 40, .seed = 3});
+  const std::string text = bytes.decode(long_run.tokens);
+  const std::string spanning = text.substr(20, 3);
+  const size_t expect_len = text.find(spanning) + spanning.size();
+  absl::StatusOr<std::vector<TurnResult>> by_span = GenerateBatch(
+      m, {prompt}, {{.temperature = 1.0f, .max_new_tokens = 40, .stop_strings = {"@@", spanning}, .seed = 3}}, bytes);
+  ASSERT_TRUE(by_span.ok()) << by_span.status();
+  EXPECT_EQ((*by_span)[0].finish_reason, FinishReason::kStopString);
+  EXPECT_EQ((*by_span)[0].tokens.size(), expect_len);
 }
 
 TEST(GeneratorTest, StopsAtContextLimit) {
