@@ -18,6 +18,7 @@ env_name="${ENV:-textcraft}"
 sessions_list="${SESSIONS:-1 16 64 256}"
 modes="${MODES:-grpc-unary grpc-batched http}"
 seconds="${SECONDS_PER_RUN:-5}"
+warmup="${WARMUP_SECONDS:-1}"
 pipelines="${PIPELINES:-2}"
 python="${AG_PYTHON3:-/usr/bin/python3}"
 
@@ -67,7 +68,7 @@ for n in $sessions_list; do
     port="$grpc_port"
     [ "$mode" = http ] && port="$http_port"
     "$bench_bin" --mode "$mode" --target "127.0.0.1:$port" --env "$env_name" --sessions "$n" \
-      --seconds "$seconds" --pipelines "$pipelines" | tee -a "$results"
+      --seconds "$seconds" --warmup-seconds "$warmup" --pipelines "$pipelines" | tee -a "$results"
   done
 done
 
