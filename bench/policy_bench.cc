@@ -8,6 +8,9 @@
 //                [--prompt 16] [--new_tokens 64] [--context 512]
 //                [--recompute_tokens 16] [--threads 1] [--device cpu]
 //                [--dtype f32|bf16] [--no_decode] [--no_cache] [--malloc_defaults]
+//   policy_bench --model M --score B,L [--score_chunk N]   (learner scoring path)
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "policy/generator.h"
 #include "policy/model.h"
+#include "policy/scoring.h"
 #include "policy/torch_runtime.h"
 
 namespace agentgym::policy {
@@ -80,6 +84,24 @@ std::pair<double, double> CacheVersusRecompute(CausalLm m, int64_t context, int6
   return {cached_ms, 1000 * Seconds(start) / n};
 }
 
+// The learner's path: ScoreTokens forward + backward over [batch, len] tokens
+// (temperature 1, entropies on). Returns ms; peak RSS is read by the caller.
+double ScoreForwardBackwardMs(CausalLm m, int64_t batch, int64_t len, int64_t chunk) {
+  torch::Tensor ids = torch::randint(0, m->config().vocab_size, {batch, len}, torch::kLong);
+  torch::Tensor valid = torch::ones({batch, len}, torch::kBool);
+  const auto start = std::chrono::steady_clock::now();
+  ScoreOutput s = *ScoreTokens(m, ids, valid, {.chunk_tokens = chunk});
+  (s.logprobs.sum() + 0.01 * s.entropies.sum()).backward();
+  Sync(m->device());
+  return 1000 * Seconds(start);
+}
+
+int64_t PeakRssMb() {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024;
+}
+
 struct Flags {
   std::string model = "tiny";
   std::vector<int64_t> batches = {1, 8, 32, 64};
@@ -87,6 +109,7 @@ struct Flags {
   int threads = 1;
   std::string device = "cpu", dtype = "f32";
   bool decode = true, cache = true, retain_freed_memory = true;
+  int64_t score_batch = 0, score_len = 0, score_chunk = 0;  // --score B,L [--score_chunk N]
 };
 
 bool ParseFlags(int argc, char** argv, Flags* f) {
@@ -106,6 +129,14 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
     else if (a == "--context") { if (!num(&f->context)) return false; }
     else if (a == "--recompute_tokens") { if (!num(&f->recompute_tokens)) return false; }
     else if (a == "--threads") { if (!num(&n)) return false; f->threads = static_cast<int>(n); }
+    else if (a == "--score_chunk") { if (!absl::SimpleAtoi(next(), &f->score_chunk) || f->score_chunk < 0) return false; }
+    else if (a == "--score") {
+      std::vector<std::string> bl = absl::StrSplit(next(), ',');
+      if (bl.size() != 2 || !absl::SimpleAtoi(bl[0], &f->score_batch) || !absl::SimpleAtoi(bl[1], &f->score_len) ||
+          f->score_batch <= 0 || f->score_len <= 1) {
+        return false;
+      }
+    }
     else if (a == "--batches") {
       f->batches.clear();
       for (absl::string_view s : absl::StrSplit(next(), ',')) {
@@ -143,6 +174,14 @@ int Main(int argc, char** argv) {
               "malloc retains freed memory: %s\n",
               f.model.c_str(), config->NumParameters() / 1e6, f.dtype.c_str(), Seconds(t0), f.device.c_str(),
               f.threads, LoadedBlasLibrary().c_str(), f.retain_freed_memory ? "yes" : "no");
+  if (f.score_batch > 0) {  // Only this: peak RSS must belong to it alone.
+    const int64_t before = PeakRssMb();
+    const double ms = ScoreForwardBackwardMs(m, f.score_batch, f.score_len, f.score_chunk);
+    std::printf("\n| impl | model | tokens | chunk | forward+backward ms | peak RSS MB (model only: %ld) |\n"
+                "|---|---|---|---|---|---|\n| agentgym | %s | %ldx%ld | %ld | %.0f | %ld |\n",
+                before, f.model.c_str(), f.score_batch, f.score_len, f.score_chunk, ms, PeakRssMb());
+    return 0;
+  }
   if (f.decode) {
     std::printf("\n| impl | model | batch | prompt | new tokens | decode tokens/s |\n|---|---|---|---|---|---|\n");
     for (int64_t batch : f.batches) {

@@ -241,7 +241,7 @@ ForwardOutput CausalLmImpl::ForwardUnchecked(const ForwardInput& in) {
   }
   h = model->norm(h);
   out.hidden = h;
-  out.logits = Project(h, lm_head ? lm_head->weight : model->embed_tokens->weight, torch::Tensor()).to(torch::kFloat32);
+  if (!in.skip_logits) out.logits = Project(h, HeadWeight(), torch::Tensor()).to(torch::kFloat32);
   if (value_head) out.values = Project(h, value_head).squeeze(-1).to(torch::kFloat32);
   return out;
 }

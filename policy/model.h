@@ -39,10 +39,11 @@ struct ForwardInput {
   std::vector<LayerKv> past;
   std::vector<LayerKv>* cache = nullptr;
   int64_t cache_length = 0;
+  bool skip_logits = false;  // Leave ForwardOutput::logits undefined (hidden only).
 };
 
 struct ForwardOutput {
-  torch::Tensor logits;   // [B, T, vocab] in float32.
+  torch::Tensor logits;   // [B, T, vocab] in float32 (undefined with skip_logits).
   torch::Tensor hidden;   // [B, T, hidden] after the final norm.
   torch::Tensor values;   // [B, T] float32 when the value head exists.
   std::vector<LayerKv> present;  // Keys/values of the T new tokens, per layer.
@@ -136,6 +137,8 @@ class CausalLmImpl : public torch::nn::Module {
   Decoder model{nullptr};
   torch::nn::Linear lm_head{nullptr};     // Null when embeddings are tied.
   torch::nn::Linear value_head{nullptr};  // Null without a value head.
+  // The LM head's [vocab, hidden] weight (the embedding when tied).
+  torch::Tensor HeadWeight() const { return lm_head ? lm_head->weight : model->embed_tokens->weight; }
 
  private:
   // cos/sin [B,T,head_dim] in float32 for the given positions.

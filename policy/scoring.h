@@ -15,6 +15,11 @@ struct ScoreOptions {
   int64_t top_k = 0;
   float top_p = 1.0f;
   bool compute_entropy = true;
+  // > 0: compute log-probs and entropies this many tokens at a time, never
+  // holding the [B, L, vocab] logits (the backward pass recomputes each
+  // chunk); same values and gradients. Only without top-k/top-p filters
+  // (otherwise ignored).
+  int64_t chunk_tokens = 0;
 };
 
 // Per-token outputs aligned with the input tokens [B, L]:

@@ -90,6 +90,33 @@ TEST(ScoringTest, TopKAndTopPMatchWhatGenerationReported) {
   }
 }
 
+TEST(ScoringTest, ChunkedHeadGivesTheSameValuesAndGradients) {
+  for (bool tied : {false, true}) {
+    SCOPED_TRACE(tied);
+    CausalLm full = RandomModel(SmallConfig(tied));
+    CausalLm chunked = RandomModel(SmallConfig(tied));
+    torch::Tensor ids = torch::randint(0, 61, {3, 9}, torch::kLong);
+    torch::Tensor valid = torch::ones({3, 9}, torch::kBool);
+    valid[1].narrow(0, 0, 3).fill_(false);
+    valid[2][4] = false;
+    torch::Tensor advantage = torch::randn({3, 9});
+    ScoreOutput a = *ScoreTokens(full, ids, valid, {.temperature = 0.7f});
+    ScoreOutput b = *ScoreTokens(chunked, ids, valid, {.temperature = 0.7f, .chunk_tokens = 4});
+    EXPECT_TRUE(torch::allclose(a.logprobs, b.logprobs, 1e-5, 1e-5));
+    EXPECT_TRUE(torch::allclose(a.entropies, b.entropies, 1e-5, 1e-5));
+    EXPECT_TRUE(torch::allclose(a.values, b.values, 1e-6, 1e-6));
+    // A PPO-like loss using both outputs; every gradient must agree.
+    (-(a.logprobs * advantage).sum() - 0.1 * a.entropies.sum()).backward();
+    (-(b.logprobs * advantage).sum() - 0.1 * b.entropies.sum()).backward();
+    auto pb = chunked->named_parameters();
+    for (const auto& item : full->named_parameters()) {
+      if (item.key().rfind("value_head", 0) == 0) continue;
+      ASSERT_TRUE(pb[item.key()].grad().defined()) << item.key();
+      EXPECT_TRUE(torch::allclose(item.value().grad(), pb[item.key()].grad(), 1e-4, 1e-5)) << item.key();
+    }
+  }
+}
+
 TEST(ScoringTest, EntropyMatchesTheDistribution) {
   CausalLm m = RandomModel(SmallConfig());
   torch::Tensor ids = torch::tensor({1, 2, 3}, torch::kLong).view({1, 3});
