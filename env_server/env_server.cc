@@ -56,7 +56,15 @@ absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::StartWithEnvs(
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &bound_port);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
-  if (options.grpc_api == EnvServerOptions::GrpcApi::kCallback) {
+  EnvServerOptions::GrpcApi api = options.grpc_api;
+  if (api == EnvServerOptions::GrpcApi::kAuto) {
+    api = EnvServerOptions::GrpcApi::kCallback;
+    for (const auto& [name, env] : server->service_->envs()) {
+      if (env->StepsMayBlock()) api = EnvServerOptions::GrpcApi::kSync;
+    }
+  }
+  server->grpc_api_ = api;
+  if (api == EnvServerOptions::GrpcApi::kCallback) {
     server->callback_service_ = std::make_unique<EnvCallbackService>(server->service_.get());
     builder.RegisterService(server->callback_service_.get());
   } else {
@@ -80,7 +88,8 @@ absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::StartWithEnvs(
   std::vector<std::string> names;
   for (const auto& [name, env] : server->service_->envs()) names.push_back(name);
   GetLogger("env_server")
-      ->info("serving envs [{}] on {}", absl::StrJoin(names, ", "), server->address());
+      ->info("serving envs [{}] on {} ({} gRPC API)", absl::StrJoin(names, ", "),
+             server->address(), api == EnvServerOptions::GrpcApi::kCallback ? "callback" : "sync");
   return server;
 }
 

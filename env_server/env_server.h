@@ -25,8 +25,9 @@ struct EnvServerOptions {
   // kCallback runs each RPC inline on gRPC's threads (fastest, for envs whose
   // steps take microseconds: every built-in env); kSync hands each RPC to a
   // worker thread of gRPC's synchronous server, which envs whose steps block
-  // (the HTTP bridge) need. See EnvCallbackService.
-  enum class GrpcApi { kSync, kCallback };
+  // (the HTTP bridge) need. kAuto is kCallback unless some served env says
+  // StepsMayBlock(). See EnvCallbackService.
+  enum class GrpcApi { kSync, kCallback, kAuto };
   GrpcApi grpc_api = GrpcApi::kSync;
   int max_message_bytes = 64 << 20;  // batches of many sessions are large
 };
@@ -47,6 +48,8 @@ class EnvServer {
   ~EnvServer();
 
   int port() const { return port_; }
+  // The API serving the Env service: kSync or kCallback (kAuto resolved).
+  EnvServerOptions::GrpcApi grpc_api() const { return grpc_api_; }
   std::string address() const;
   EnvService& service() { return *service_; }
 
@@ -61,6 +64,7 @@ class EnvServer {
 
   std::string host_;
   int port_ = 0;
+  EnvServerOptions::GrpcApi grpc_api_ = EnvServerOptions::GrpcApi::kSync;
   std::unique_ptr<EnvService> service_;
   std::unique_ptr<EnvCallbackService> callback_service_;  // kCallback only
   std::unique_ptr<grpc::Server> server_;

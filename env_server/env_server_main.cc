@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
   int64_t max_batch_items = 4096;
   std::string log_level = "info";
   std::string port_file;
-  std::string grpc_api = "callback";
+  std::string grpc_api = "auto";
   std::string search_backend;
   bool list = false;
   std::string list_format = "text";
@@ -218,9 +218,10 @@ int main(int argc, char** argv) {
                  "searchqa: send search[] to this retriever, http://host:port/path (same as "
                  "--env-opt searchqa.search_backend=...)");
   app.add_option("--grpc-api", grpc_api,
-                 "callback: run RPCs inline on gRPC's threads (built-in envs are fast); "
-                 "sync: a worker thread per RPC")
-      ->check(CLI::IsMember({"callback", "sync"}));
+                 "callback: run RPCs inline on gRPC's threads (for envs whose steps take "
+                 "microseconds); sync: a worker thread per RPC (for envs whose steps block); "
+                 "auto: callback unless a served env's steps may block")
+      ->check(CLI::IsMember({"auto", "callback", "sync"}));
   app.add_flag("--list", list, "list the envs and task types, then exit");
   app.add_option("--format", list_format, "with --list: text or markdown (docs/envs.md)")
       ->check(CLI::IsMember({"text", "markdown"}));
@@ -249,8 +250,8 @@ int main(int argc, char** argv) {
     return Usage(absl::InvalidArgumentError(
         "max_sessions, session_ttl_s, max_action_bytes and max_batch_items must be positive"));
   }
-  if (grpc_api != "callback" && grpc_api != "sync") {
-    return Usage(absl::InvalidArgumentError("grpc_api must be 'callback' or 'sync'"));
+  if (grpc_api != "auto" && grpc_api != "callback" && grpc_api != "sync") {
+    return Usage(absl::InvalidArgumentError("grpc_api must be 'auto', 'callback' or 'sync'"));
   }
   if (auto s = agentgym::SetLogLevel(log_level); !s.ok()) return Usage(s);
 
@@ -291,8 +292,9 @@ int main(int argc, char** argv) {
   options.service.sessions.default_idle_ttl = absl::Seconds(ttl_s);
   options.service.max_action_bytes = max_action_bytes;
   options.service.max_batch_items = max_batch_items;
-  options.grpc_api = grpc_api == "sync" ? EnvServerOptions::GrpcApi::kSync
-                                        : EnvServerOptions::GrpcApi::kCallback;
+  options.grpc_api = grpc_api == "sync"       ? EnvServerOptions::GrpcApi::kSync
+                     : grpc_api == "callback" ? EnvServerOptions::GrpcApi::kCallback
+                                              : EnvServerOptions::GrpcApi::kAuto;
   auto server = agentgym::env::EnvServer::Start(options);
   if (!server.ok()) {
     std::cerr << "error: " << server.status().message() << "\n";

@@ -343,6 +343,47 @@ TEST(EnvClientTest, UnreachableServerIsUnavailableAfterRetries) {
 namespace agentgym::env {
 namespace {
 
+// The counter env, claiming its steps may block (as a remote-backed env does).
+class BlockingCounterEnv : public Environment {
+ public:
+  BlockingCounterEnv() : inner_(testing::MakeCounterEnv()) {}
+  const EnvDescription& Describe() const override { return inner_->Describe(); }
+  absl::StatusOr<std::unique_ptr<Episode>> NewEpisode(const TaskKey& key, uint64_t seed,
+                                                      EpisodeStart* start) const override {
+    return inner_->NewEpisode(key, seed, start);
+  }
+  bool StepsMayBlock() const override { return true; }
+
+ private:
+  std::unique_ptr<Environment> inner_;
+};
+
+TEST(EnvServerTest, AutoApiIsCallbackUnlessAnEnvMayBlock) {
+  using Api = EnvServerOptions::GrpcApi;
+  EnvServerOptions options;
+  options.grpc_api = Api::kAuto;
+  std::map<std::string, std::unique_ptr<Environment>> fast;
+  fast.emplace("counter", testing::MakeCounterEnv());
+  auto fast_server = EnvServer::StartWithEnvs(options, std::move(fast));
+  ASSERT_TRUE(fast_server.ok()) << fast_server.status();
+  EXPECT_EQ((*fast_server)->grpc_api(), Api::kCallback);
+
+  std::map<std::string, std::unique_ptr<Environment>> mixed;
+  mixed.emplace("counter", std::make_unique<BlockingCounterEnv>());
+  auto mixed_server = EnvServer::StartWithEnvs(options, std::move(mixed));
+  ASSERT_TRUE(mixed_server.ok()) << mixed_server.status();
+  EXPECT_EQ((*mixed_server)->grpc_api(), Api::kSync);
+
+  // Either way the contract is served.
+  auto client = *EnvClient::Create(EnvClientOptions{(*mixed_server)->address()});
+  v1::CreateRequest create;
+  create.set_env("counter");
+  create.mutable_sample();
+  auto session = client->Create(create);
+  ASSERT_TRUE(session.ok()) << session.status();
+  EXPECT_TRUE(client->Step(session->session_id(), "inc").ok());
+}
+
 TEST(EnvServerTest, AnAddressThatCannotBeBoundIsUnavailableNotACrash) {
   for (const char* listen : {"256.1.1.1:99999", "not an address", "127.0.0.1:-1"}) {
     EnvServerOptions options;

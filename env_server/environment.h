@@ -106,6 +106,12 @@ class Environment {
   // (key, seed). Errors are returned as Status (INTERNAL for env bugs).
   virtual absl::StatusOr<std::unique_ptr<Episode>> NewEpisode(
       const TaskKey& key, uint64_t seed, EpisodeStart* start) const = 0;
+
+  // True when NewEpisode or Step may wait on something outside the process
+  // (a network service, a subprocess). The server then runs on gRPC's
+  // synchronous API, where a slow step holds one worker thread instead of
+  // one of gRPC's own threads (see EnvServerOptions::GrpcApi::kAuto).
+  virtual bool StepsMayBlock() const { return false; }
 };
 
 }  // namespace agentgym::env

@@ -80,6 +80,8 @@ TEST_F(EnvServerProcessTest, ServesTextcraftAndBabyaiWithTheirTaskTypes) {
   EXPECT_EQ(types["babyai"], (std::set<std::string>{"goto", "pickup", "action_obj_door",
                                                     "find_obj", "one_room", "synth_loc"}));
   EXPECT_EQ(types.size(), 2u) << "--envs textcraft,babyai must serve exactly those";
+  EXPECT_THAT(server_->Log(), HasSubstr("(callback gRPC API)"))
+      << "built-in envs never block, so --grpc-api auto picks the callback API";
   EXPECT_EQ(envs->max_sessions(), 4096);  // the binary's default
   EXPECT_EQ(envs->max_action_bytes(), 64 * 1024);
   EXPECT_GT(envs->max_batch_items(), 0);
@@ -244,6 +246,7 @@ TEST(EnvServerBinaryTest, SyncGrpcApiServesTheSameContract) {
     ASSERT_TRUE(played.ok()) << played.status();
     EXPECT_TRUE(played->success) << played->task_id;
   }
+  EXPECT_THAT(server->Log(), HasSubstr("(sync gRPC API)"));
   auto big = client->Step("s-nope", std::string(100000, 'a'));
   EXPECT_EQ(big.status().code(), absl::StatusCode::kInvalidArgument) << big.status();
   auto envs = client->ListEnvs();
