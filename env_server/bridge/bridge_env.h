@@ -36,6 +36,8 @@ class BridgeEnvironment final : public Environment {
   const EnvDescription& Describe() const override { return description_; }
   absl::StatusOr<std::unique_ptr<Episode>> NewEpisode(const TaskKey& key, uint64_t seed,
                                                       EpisodeStart* start) const override;
+  // Every create and step is an HTTP call to the upstream.
+  bool StepsMayBlock() const override { return true; }
 
   const UpstreamConfig& config() const { return config_; }
   // Asks the upstream to close env `id` soon; never blocks.

@@ -188,6 +188,11 @@ TEST(SearchQaEnvTest, SearchGoesToTheConfiguredBackend) {
   FakeRetriever server(FakeRetriever::Mode::kOk);
   auto env = SearchQaEnv::Create({{"search_backend", server.url()}, {"top_k", "2"}});
   ASSERT_TRUE(env.ok()) << env.status();
+  // Steps wait on the network, so the server must not run them on gRPC's own threads.
+  EXPECT_TRUE((*env)->StepsMayBlock());
+  auto local = SearchQaEnv::Create({});
+  ASSERT_TRUE(local.ok());
+  EXPECT_FALSE((*local)->StepsMayBlock());
   EpisodeStart start;
   auto episode = (*env)->NewEpisode({"nq", Split::kTrain, 0}, 1, &start);
   ASSERT_TRUE(episode.ok());

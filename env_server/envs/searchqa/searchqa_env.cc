@@ -331,6 +331,8 @@ absl::StatusOr<std::unique_ptr<Environment>> SearchQaEnv::Create(const EnvOption
   return std::unique_ptr<Environment>(new SearchQaEnv(std::move(world)));
 }
 
+bool SearchQaEnv::StepsMayBlock() const { return !world_->options.search_backend.empty(); }
+
 absl::StatusOr<std::unique_ptr<Episode>> SearchQaEnv::NewEpisode(const TaskKey& key, uint64_t seed,
                                                                  EpisodeStart* start) const {
   for (const QuestionSet& set : world_->sets) {

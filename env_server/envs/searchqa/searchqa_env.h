@@ -46,6 +46,8 @@ class SearchQaEnv : public Environment {
   const EnvDescription& Describe() const override { return description_; }
   absl::StatusOr<std::unique_ptr<Episode>> NewEpisode(const TaskKey& key, uint64_t seed,
                                                       EpisodeStart* start) const override;
+  // An external retriever answers over the network.
+  bool StepsMayBlock() const override;
 
   const SearchQaWorld& world() const { return *world_; }
 

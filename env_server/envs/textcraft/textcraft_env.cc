@@ -19,8 +19,8 @@ constexpr int kTestEvery = 6;  // about 1 goal in 6 is held out for test
 constexpr size_t kMaxDistractorCandidates = 400;
 
 constexpr char kActionFormat[] =
-    "One command per turn, optionally after \"Action:\" (the text after the last "
-    "\"Action:\" up to the end of its line is used):\n"
+    "One command per turn, optionally after \"Action:\" (the text after it up to the end "
+    "of its line is used; a reply with more than one \"Action:\" is refused):\n"
     "  get <count> <item>            fetch a base item (one with no recipe)\n"
     "  craft <count> <item> using <count> <ingredient>, <count> <ingredient>, ...\n"
     "                                apply one listed recipe with its exact counts; a "

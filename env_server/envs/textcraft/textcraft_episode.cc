@@ -4,10 +4,15 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/text.h"
 #include "env_server/envs/textcraft/textcraft_env.h"
 
 namespace agentgym::env::textcraft {
 namespace {
+
+// An unparseable action is quoted back this far, never whole (actions may be
+// megabytes).
+constexpr size_t kMaxEchoBytes = 200;
 
 // AgentGym names an item it cannot resolve by "minecraft:" + name.
 std::string IdForMessage(const RecipeWorld& world, int item, const std::string& name) {
@@ -163,7 +168,7 @@ absl::StatusOr<StepOutcome> TextCraftEpisode::Step(std::string_view action) {
     case ParsedAction::Kind::kInvalid:
       valid = false;
       out.observation = a.text.empty() ? "Could not execute an empty action"
-                                       : absl::StrCat("Could not execute ", a.text);
+                                       : absl::StrCat("Could not execute ", TruncateForMessage(a.text, kMaxEchoBytes));
       break;
     case ParsedAction::Kind::kInventory:
       out.observation = DoInventory();

@@ -182,6 +182,15 @@ TEST(TextCraftEnvTest, AcceptsAgentGymActionPrefixes) {
   EXPECT_FALSE(junk.action_valid);
 }
 
+TEST(TextCraftEnvTest, QuotesOnlyTheStartOfAHugeUnparseableAction) {
+  EpisodeStart start;
+  auto ep = Start({"depth1", Split::kTrain, 0}, 1, &start);
+  StepOutcome out = Do(*ep, std::string(1 << 16, 'x'));
+  EXPECT_FALSE(out.action_valid);
+  EXPECT_THAT(out.observation, HasSubstr("Could not execute xxx"));
+  EXPECT_LT(out.observation.size(), 400u);
+}
+
 TEST(TextCraftEnvTest, CraftChecksItemsThenTheRecipe) {
   EpisodeStart start;
   auto ep = Start({"depth1", Split::kTrain, 0}, 1, &start);
