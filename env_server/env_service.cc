@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "core/grpc_status.h"
 #include "core/text.h"
+#include "env_server/batch_fanout.h"
 #include "env_server/proto_convert.h"
 #include "env_server/task_ids.h"
 
@@ -17,12 +18,20 @@ void SetItemError(const absl::Status& status, v1::ItemError* out) {
   out->set_message(std::string(status.message()));
 }
 
+bool AnyStepsMayBlock(const std::map<std::string, std::unique_ptr<Environment>>& envs) {
+  for (const auto& [name, env] : envs) {
+    if (env->StepsMayBlock()) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 EnvService::EnvService(std::map<std::string, std::unique_ptr<Environment>> envs,
                        EnvServiceOptions options)
     : envs_(std::move(envs)),
       options_(std::move(options)),
+      steps_may_block_(AnyStepsMayBlock(envs_)),
       sessions_(options_.sessions),
       steps_total_(options_.metrics->GetCounter("agentgym_env_steps_total",
                                                 "Env steps served")),
@@ -254,18 +263,34 @@ grpc::Status EnvService::Close(grpc::ServerContext*, const v1::CloseRequest* req
   return ToGrpcStatus(Count(CloseSession(req->session_id())));
 }
 
+void EnvService::RunBatchItems(const std::vector<absl::string_view>& keys,
+                               absl::FunctionRef<void(size_t)> run) const {
+  if (!steps_may_block_) {
+    for (size_t i = 0; i < keys.size(); ++i) run(i);
+    return;
+  }
+  RunGroupedConcurrently(keys, options_.max_batch_threads, run);
+}
+
 grpc::Status EnvService::BatchCreate(grpc::ServerContext*, const v1::BatchCreateRequest* req,
                                      v1::BatchCreateResponse* resp) {
   if (auto s = CheckBatchSize(req->items_size()); !s.ok()) return ToGrpcStatus(Count(s));
-  for (const auto& item : req->items()) {
-    auto* out = resp->add_items();
-    auto r = CreateSession(item);
+  // Every create is its own session: all items are independent.
+  std::vector<std::string> indices;
+  indices.reserve(req->items_size());
+  for (int i = 0; i < req->items_size(); ++i) {
+    indices.push_back(absl::StrCat(i));
+    resp->add_items();
+  }
+  RunBatchItems({indices.begin(), indices.end()}, [&](size_t i) {
+    auto* out = resp->mutable_items(static_cast<int>(i));
+    auto r = CreateSession(req->items(static_cast<int>(i)));
     if (r.ok()) {
       *out->mutable_created() = *std::move(r);
     } else {
       SetItemError(Count(r.status()), out->mutable_error());
     }
-  }
+  });
   return grpc::Status::OK;
 }
 
@@ -273,15 +298,21 @@ grpc::Status EnvService::BatchStep(grpc::ServerContext*, const v1::BatchStepRequ
                                    v1::BatchStepResponse* resp) {
   if (auto s = CheckBatchSize(req->items_size()); !s.ok()) return ToGrpcStatus(Count(s));
   resp->mutable_items()->Reserve(req->items_size());
+  std::vector<absl::string_view> sessions;
+  sessions.reserve(req->items_size());
   for (const auto& item : req->items()) {
-    auto* out = resp->add_items();
-    auto r = StepSession(item);
+    sessions.push_back(item.session_id());
+    resp->add_items();
+  }
+  RunBatchItems(sessions, [&](size_t i) {
+    auto* out = resp->mutable_items(static_cast<int>(i));
+    auto r = StepSession(req->items(static_cast<int>(i)));
     if (r.ok()) {
       *out->mutable_result() = *std::move(r);
     } else {
       SetItemError(Count(r.status()), out->mutable_error());
     }
-  }
+  });
   return grpc::Status::OK;
 }
 

@@ -5,8 +5,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "agentgym/env/v1/env.grpc.pb.h"
 #include "core/metrics.h"
 #include "env_server/environment.h"
@@ -19,6 +22,10 @@ struct EnvServiceOptions {
   int64_t max_action_bytes = 64 * 1024;
   int64_t max_batch_items = 4096;
   int32_t max_page_size = 10000;
+  // When some env's steps may block (Environment::StepsMayBlock), the items of
+  // one BatchCreate / BatchStep run on up to this many threads at once, so a
+  // slow upstream delays only its own items.
+  int max_batch_threads = 64;
   metrics::Registry* metrics = &metrics::Registry::Global();  // not owned
 };
 
@@ -71,9 +78,14 @@ class EnvService final : public v1::Env::Service {
   absl::Status CheckBatchSize(int items) const;
   // Counts `status` under its code and returns it unchanged.
   absl::Status Count(absl::Status status) const;
+  // Runs run(i) for the items of a batch: in order on the calling thread, or
+  // concurrently when steps may block (items with equal keys stay in order).
+  void RunBatchItems(const std::vector<absl::string_view>& keys,
+                     absl::FunctionRef<void(size_t)> run) const;
 
   const std::map<std::string, std::unique_ptr<Environment>> envs_;
   const EnvServiceOptions options_;
+  const bool steps_may_block_;
   SessionStore sessions_;
   metrics::Counter* steps_total_;
   metrics::Counter* episodes_created_;
