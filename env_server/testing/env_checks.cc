@@ -178,4 +178,21 @@ void ExpectWellFormedDescription(const Environment& env) {
   }
 }
 
+void PrintOracleEpisode(const Environment& env, const TaskKey& key, uint64_t seed,
+                        std::ostream& out) {
+  EpisodeStart start;
+  auto episode = env.NewEpisode(key, seed, &start);
+  ASSERT_TRUE(episode.ok()) << episode.status();
+  out << "=== " << key.type << "/" << SplitName(key.split) << "/" << key.index << " seed " << seed
+      << "\nInstruction: " << start.instruction << "\nObservation: " << start.observation << "\n";
+  while (auto action = (*episode)->OracleAction()) {
+    auto step = (*episode)->Step(*action);
+    ASSERT_TRUE(step.ok()) << step.status();
+    out << "> " << *action << "\n"
+        << step->observation << "  [reward " << step->reward << ", score " << step->score
+        << (step->done ? ", done" : "") << (step->success ? ", success" : "") << "]\n";
+    if (step->done || step->truncated) break;
+  }
+}
+
 }  // namespace agentgym::env::testing

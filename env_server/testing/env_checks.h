@@ -4,6 +4,7 @@
 // Shared checks every built-in env's unit test runs (gtest assertions inside).
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,12 @@ void ExpectDeterministic(const Environment& env, int tasks_per_type = 3);
 // observation, scores in [0, 1], and no crash.
 void ExpectSurvivesJunkActions(const Environment& env, int steps,
                                const std::vector<std::string>& extra_actions = {});
+
+// Plays the oracle on one task and prints the episode as the env docs show
+// it (instruction, observations, actions, reward/score/flags per step).
+// For the DISABLED_PrintOracleEpisode* tests that produce docs/envs/*.md.
+void PrintOracleEpisode(const Environment& env, const TaskKey& key, uint64_t seed,
+                        std::ostream& out);
 
 // Describe() is well formed: names, counts > 0 in train, action format and
 // recommended turns set.

@@ -130,20 +130,7 @@ TEST(MazeEnvTest, MemoryPerEpisodeIsBounded) {
 // Prints one oracle episode (the worked example of docs/envs/maze.md):
 //   env_maze_test --gtest_also_run_disabled_tests --gtest_filter=*PrintOracle*
 TEST(MazeEnvTest, DISABLED_PrintOracleEpisode) {
-  auto env = MakeEnv();
-  EpisodeStart start;
-  auto ep = env->NewEpisode({"small", Split::kTest, 0}, 1, &start);
-  ASSERT_TRUE(ep.ok());
-  std::cout << "=== small/test/0 seed 1\nInstruction: " << start.instruction
-            << "\nObservation: " << start.observation << "\n";
-  while (auto action = (*ep)->OracleAction()) {
-    auto out = (*ep)->Step(*action);
-    ASSERT_TRUE(out.ok());
-    std::cout << "> " << *action << "\n" << out->observation << "  [reward " << out->reward
-              << ", score " << out->score << (out->done ? ", done" : "")
-              << (out->success ? ", success" : "") << "]\n";
-    if (out->done || out->truncated) break;
-  }
+  testing::PrintOracleEpisode(*MakeEnv(), {"small", Split::kTest, 0}, /*seed=*/1, std::cout);
 }
 
 }  // namespace

@@ -173,18 +173,7 @@ TEST(SciWorldEnvTest, DISABLED_OracleTurnStats) {
 //   env_sciworld_test --gtest_also_run_disabled_tests --gtest_filter=*PrintOracle*
 TEST(SciWorldEnvTest, DISABLED_PrintOracleEpisodes) {
   for (const auto& type : Env().Describe().task_types) {
-    EpisodeStart start;
-    auto ep = Env().NewEpisode({type.name, Split::kTest, 0}, 1, &start);
-    ASSERT_TRUE(ep.ok());
-    std::cout << "=== " << type.name << "/test/0 seed 1\nInstruction: " << start.instruction
-              << "\nObservation: " << start.observation << "\n";
-    while (auto action = (*ep)->OracleAction()) {
-      auto out = (*ep)->Step(*action);
-      std::cout << "> " << *action << "\n" << out->observation << "  [reward " << out->reward
-                << ", score " << out->score << (out->done ? ", done" : "")
-                << (out->success ? ", success" : "") << "]\n";
-      if (out->done || out->truncated) break;
-    }
+    testing::PrintOracleEpisode(Env(), {type.name, Split::kTest, 0}, /*seed=*/1, std::cout);
   }
 }
 
