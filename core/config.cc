@@ -1,9 +1,11 @@
 #include "core/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
 namespace agentgym {
@@ -108,6 +110,23 @@ YAML::Node Config::Find(const std::string& path) const {
 bool Config::Has(const std::string& path) const {
   YAML::Node node = Find(path);
   return node.IsDefined() && !node.IsNull();
+}
+
+absl::Status Config::ExpectOnlyKeys(const std::string& path,
+                                    const std::vector<std::string>& known) const {
+  YAML::Node node = path.empty() ? root_ : Find(path);
+  if (!node.IsDefined() || node.IsNull()) return absl::OkStatus();
+  const std::string where = path.empty() ? "the top level" : absl::StrCat("'", path, "'");
+  if (!node.IsMap()) return absl::InvalidArgumentError(absl::StrCat("config ", where, " must be a mapping"));
+  std::vector<std::string> unknown;
+  for (const auto& entry : node) {
+    const std::string key = entry.first.as<std::string>("");
+    if (std::find(known.begin(), known.end(), key) == known.end()) unknown.push_back(key);
+  }
+  if (unknown.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("unknown config key", unknown.size() > 1 ? "s" : "",
+                                                 " in ", where, ": ", absl::StrJoin(unknown, ", "),
+                                                 " (known: ", absl::StrJoin(known, ", "), ")"));
 }
 
 absl::Status Config::TypeError(const std::string& path, const char* type) {

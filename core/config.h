@@ -1,6 +1,7 @@
 #ifndef AGENTGYM_CORE_CONFIG_H_
 #define AGENTGYM_CORE_CONFIG_H_
 
+#include <cmath>
 #include <string>
 #include <type_traits>
 #include <typeinfo>
@@ -41,6 +42,12 @@ class Config {
   template <typename T>
   absl::StatusOr<T> GetOr(const std::string& path, T fallback) const;
 
+  // INVALID_ARGUMENT naming every key of the mapping at `path` ("" = the top
+  // level) that is not in `known`, so a typo is an error rather than a
+  // setting silently ignored. Fine when `path` is absent; an error when it is
+  // not a mapping.
+  absl::Status ExpectOnlyKeys(const std::string& path, const std::vector<std::string>& known) const;
+
   const YAML::Node& root() const { return root_; }
   std::string ToYaml() const;
 
@@ -80,7 +87,12 @@ absl::StatusOr<T> Config::Get(const std::string& path) const {
     return absl::NotFoundError("config key '" + path + "' is not set");
   }
   try {
-    return node.as<T>();
+    T value = node.as<T>();
+    if constexpr (std::is_floating_point_v<T>) {
+      // YAML spells infinity and NaN (.inf, .nan); no setting means either.
+      if (!std::isfinite(value)) return TypeError(path, "a finite number");
+    }
+    return value;
   } catch (const YAML::Exception&) {
     return TypeError(path, config_internal::TypeName<T>());
   }

@@ -59,3 +59,35 @@ TEST(ConfigTest, BadInputGivesClearErrors) {
 
 }  // namespace
 }  // namespace agentgym
+
+namespace agentgym {
+namespace {
+
+TEST(ConfigTest, UnknownKeysAreNamedWithTheKnownOnes) {
+  auto config = Config::FromString("server:\n  max_sesions: 5\n  listen: x\nother: 1\n");
+  ASSERT_TRUE(config.ok());
+  EXPECT_TRUE(config->ExpectOnlyKeys("server", {"listen", "max_sessions"}).code() ==
+              absl::StatusCode::kInvalidArgument);
+  std::string message(config->ExpectOnlyKeys("server", {"listen", "max_sessions"}).message());
+  EXPECT_NE(message.find("max_sesions"), std::string::npos) << message;
+  EXPECT_NE(message.find("max_sessions"), std::string::npos) << message;
+  EXPECT_TRUE(config->ExpectOnlyKeys("server", {"listen", "max_sesions"}).ok());
+  EXPECT_FALSE(config->ExpectOnlyKeys("", {"server"}).ok());  // "other"
+  EXPECT_TRUE(config->ExpectOnlyKeys("", {"server", "other"}).ok());
+  EXPECT_TRUE(config->ExpectOnlyKeys("absent", {}).ok());
+  EXPECT_FALSE(config->ExpectOnlyKeys("other", {}).ok());  // not a mapping
+}
+
+TEST(ConfigTest, NonFiniteNumbersAreRejected) {
+  auto config = Config::FromString("a: .nan\nb: .inf\nc: -.inf\nd: 2.5\n");
+  ASSERT_TRUE(config.ok());
+  for (const char* key : {"a", "b", "c"}) {
+    auto value = config->Get<double>(key);
+    EXPECT_EQ(value.status().code(), absl::StatusCode::kInvalidArgument) << key;
+    if (!value.ok()) EXPECT_NE(value.status().message().find("finite"), std::string::npos);
+  }
+  EXPECT_EQ(*config->Get<double>("d"), 2.5);
+}
+
+}  // namespace
+}  // namespace agentgym

@@ -2,37 +2,19 @@
 
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/net_address.h"
 #include "httplib.h"
 
 namespace agentgym::metrics {
 
-absl::Status ParseHostPort(const std::string& address, std::string* host, int* port) {
-  size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("address '", address, "' must look like host:port"));
-  }
-  std::string h = address.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  int p = 0;
-  if (!absl::SimpleAtoi(address.substr(colon + 1), &p) || p < 0 || p > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("address '", address, "' has a bad port (want 0..65535)"));
-  }
-  *host = h;
-  *port = p;
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     const std::string& listen, const Registry* registry) {
   if (registry == nullptr) return absl::InvalidArgumentError("metrics registry is null");
-  std::string host;
-  int port = 0;
-  absl::Status parsed = ParseHostPort(listen, &host, &port);
-  if (!parsed.ok()) return parsed;
+  auto parsed = ParseHostPort(listen);
+  if (!parsed.ok()) return parsed.status();
+  const std::string host = parsed->host;
+  const int port = parsed->port;
 
   auto server = std::make_unique<httplib::Server>();
   server->Get("/metrics", [registry](const httplib::Request&, httplib::Response& res) {

@@ -43,9 +43,6 @@ class MetricsHttpServer {
   std::thread thread_;
 };
 
-// Splits "host:port" (also "[::1]:port"). INVALID_ARGUMENT names the problem.
-absl::Status ParseHostPort(const std::string& address, std::string* host, int* port);
-
 }  // namespace agentgym::metrics
 
 #endif  // AGENTGYM_CORE_METRICS_HTTP_SERVER_H_

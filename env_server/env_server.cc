@@ -2,7 +2,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/grpc_server.h"
 #include "core/logging.h"
+#include "core/net_address.h"
 #include "env_server/env_registry.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -46,12 +48,14 @@ absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::Start(EnvServerOptions opt
 
 absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::StartWithEnvs(
     EnvServerOptions options, std::map<std::string, std::unique_ptr<Environment>> envs) {
+  if (auto listen = ParseHostPort(options.listen); !listen.ok()) return listen.status();
   std::unique_ptr<EnvServer> server(new EnvServer());
   server->service_ = std::make_unique<EnvService>(std::move(envs), options.service);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  ApplyServerDefaults(builder);
   int bound_port = 0;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &bound_port);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);

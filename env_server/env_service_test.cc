@@ -384,16 +384,27 @@ TEST(EnvServerTest, AutoApiIsCallbackUnlessAnEnvMayBlock) {
   EXPECT_TRUE(client->Step(session->session_id(), "inc").ok());
 }
 
-TEST(EnvServerTest, AnAddressThatCannotBeBoundIsUnavailableNotACrash) {
-  for (const char* listen : {"256.1.1.1:99999", "not an address", "127.0.0.1:-1"}) {
+TEST(EnvServerTest, ABadOrTakenAddressIsAClearErrorNotACrash) {
+  auto start = [](const std::string& listen) {
     EnvServerOptions options;
     options.listen = listen;
     std::map<std::string, std::unique_ptr<Environment>> envs;
     envs.emplace("counter", testing::MakeCounterEnv());
-    auto server = EnvServer::StartWithEnvs(options, std::move(envs));
-    EXPECT_EQ(server.status().code(), absl::StatusCode::kUnavailable) << listen;
+    return EnvServer::StartWithEnvs(options, std::move(envs));
+  };
+  // Malformed, or a port gRPC would silently wrap (99999 -> 34463).
+  for (const char* listen : {"256.1.1.1:99999", "127.0.0.1:99999", "not an address", "127.0.0.1:-1"}) {
+    auto server = start(listen);
+    EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument) << listen;
     EXPECT_NE(server.status().message().find(listen), std::string::npos);
   }
+  // Well formed but taken by another server (gRPC would share the port
+  // through SO_REUSEPORT unless told not to).
+  auto first = start("127.0.0.1:0");
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = start((*first)->address());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find((*first)->address()), std::string::npos);
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/grpc_server.h"
 #include "core/logging.h"
+#include "core/net_address.h"
 #include "core/status_macros.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
@@ -13,11 +15,9 @@ namespace agentgym::scheduler {
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     CoordinatorServerOptions options, Clock* clock, metrics::Registry* metrics,
     std::unique_ptr<TaskFetcher> fetcher) {
-  std::string host;
-  int port = 0;
-  AG_RETURN_IF_ERROR(metrics::ParseHostPort(options.listen, &host, &port));
+  AG_ASSIGN_OR_RETURN(HostPort listen, ParseHostPort(options.listen));
   std::unique_ptr<CoordinatorServer> server(new CoordinatorServer());
-  server->host_ = host;
+  server->host_ = listen.host;
   if (!options.metrics_jsonl.empty()) {
     AG_ASSIGN_OR_RETURN(server->jsonl_, metrics::JsonlWriter::Open(options.metrics_jsonl, clock));
   }
@@ -26,6 +26,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
                       CoordinatorService::Create(options.service, clock, metrics,
                                                  std::move(fetcher), server->jsonl_.get()));
   grpc::ServerBuilder builder;
+  ApplyServerDefaults(builder);
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
@@ -45,7 +46,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   server->reaper_ = std::thread([s = server.get(), interval = options.reap_interval] {
     while (!s->stop_.WaitForNotificationWithTimeout(interval)) s->service_->Reap();
   });
-  GetLogger("coordinator")->info("coordinator listening on {}:{}", host, server->port_);
+  GetLogger("coordinator")->info("coordinator listening on {}:{}", listen.host, server->port_);
   return server;
 }
 

@@ -1,0 +1,34 @@
+#include "core/net_address.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace agentgym {
+
+absl::StatusOr<HostPort> ParseHostPort(absl::string_view address, int min_port) {
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("address '", address, "' must look like host:port"));
+  }
+  absl::string_view host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const absl::string_view digits = address.substr(colon + 1);
+  int port = -1;
+  const bool all_digits =
+      !digits.empty() && digits.size() <= 5 &&
+      std::all_of(digits.begin(), digits.end(), [](char c) { return absl::ascii_isdigit(c); });
+  if (host.empty() || !all_digits || !absl::SimpleAtoi(digits, &port) || port < min_port ||
+      port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("address '", address, "' has a bad port (want ",
+                                                   min_port, "..65535)"));
+  }
+  return HostPort{std::string(host), port};
+}
+
+}  // namespace agentgym
