@@ -6,6 +6,7 @@
 // Prints "listening on HOST:PORT" once ready (port 0 picks a free port), and
 // shuts down cleanly on SIGTERM / SIGINT.
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "core/config.h"
 #include "core/logging.h"
 #include "env_server/env_registry.h"
@@ -234,6 +236,13 @@ int main(int argc, char** argv) {
     config = *std::move(loaded);
   }
   if (auto s = config.ApplyOverrides(overrides); !s.ok()) return Usage(s);
+  // A misspelt key (`--set max_sesions=5`) would otherwise be ignored.
+  if (auto s = config.ExpectOnlyKeys("", {"listen", "envs", "env_options", "max_sessions",
+                                          "session_ttl_s", "max_action_bytes",
+                                          "max_batch_items", "grpc_api", "log_level"});
+      !s.ok()) {
+    return Usage(s);
+  }
 
   // Each setting: the command line if given there, else the config, else the
   // flag's default.
@@ -249,6 +258,13 @@ int main(int argc, char** argv) {
   if (max_sessions < 1 || ttl_s <= 0 || max_action_bytes < 1 || max_batch_items < 1) {
     return Usage(absl::InvalidArgumentError(
         "max_sessions, session_ttl_s, max_action_bytes and max_batch_items must be positive"));
+  }
+  // NaN passes `<= 0`, and absl::Seconds(inf or 1e300) is an infinite TTL.
+  const absl::Duration max_ttl = EnvServerOptions().service.sessions.max_idle_ttl;
+  if (!std::isfinite(ttl_s) || absl::Seconds(ttl_s) > max_ttl) {
+    return Usage(absl::InvalidArgumentError(
+        absl::StrCat("session_ttl_s (--session-ttl-s) is ", ttl_s, "; it must be at most ",
+                     absl::ToInt64Seconds(max_ttl), " (the server's maximum idle TTL)")));
   }
   if (grpc_api != "auto" && grpc_api != "callback" && grpc_api != "sync") {
     return Usage(absl::InvalidArgumentError("grpc_api must be 'auto', 'callback' or 'sync'"));

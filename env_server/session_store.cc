@@ -10,7 +10,17 @@
 
 namespace agentgym::env {
 
-SessionStore::SessionStore(SessionStoreOptions options) : options_(std::move(options)) {}
+namespace {
+
+SessionStoreOptions CapDefaultTtl(SessionStoreOptions options) {
+  options.default_idle_ttl = std::min(options.default_idle_ttl, options.max_idle_ttl);
+  return options;
+}
+
+}  // namespace
+
+SessionStore::SessionStore(SessionStoreOptions options)
+    : options_(CapDefaultTtl(std::move(options))) {}
 
 SessionStore::Shard& SessionStore::ShardFor(absl::string_view id) {
   return shards_[absl::Hash<absl::string_view>{}(id) % kShards];

@@ -22,6 +22,8 @@ namespace agentgym::env {
 
 struct SessionStoreOptions {
   int64_t max_sessions = 4096;
+  // The TTL of a session created without one; capped at max_idle_ttl like a
+  // TTL a client asks for.
   absl::Duration default_idle_ttl = absl::Minutes(10);
   absl::Duration max_idle_ttl = absl::Hours(2);
   Clock* clock = Clock::Real();  // not owned
@@ -70,6 +72,9 @@ class SessionStore {
 
   int64_t size() const { return open_.load(std::memory_order_relaxed); }
   int64_t max_sessions() const { return options_.max_sessions; }
+  // The TTL a session created without one gets (the configured default,
+  // capped at max_idle_ttl).
+  absl::Duration default_idle_ttl() const { return options_.default_idle_ttl; }
 
  private:
   struct Session {

@@ -82,6 +82,20 @@ TEST_F(SessionStoreTest, TtlIsCappedByServerMaximum) {
   EXPECT_EQ(store.EvictIdle(), 1);
 }
 
+TEST_F(SessionStoreTest, DefaultTtlIsCappedByServerMaximumToo) {
+  SessionStoreOptions options;
+  options.default_idle_ttl = absl::Hours(100);
+  options.max_idle_ttl = absl::Seconds(60);
+  options.clock = &clock_;
+  SessionStore store(options);
+  EXPECT_EQ(store.default_idle_ttl(), absl::Seconds(60));
+  std::string id = store.Create(env_.get(), key_, 1, absl::ZeroDuration())->session_id;
+  clock_.Advance(absl::Seconds(59));
+  EXPECT_EQ(store.EvictIdle(), 0);
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_EQ(store.EvictIdle(), 1);
+}
+
 TEST_F(SessionStoreTest, UnknownSessionsAreNotFound) {
   auto owned = MakeStore(1);
   SessionStore& store = *owned;

@@ -51,7 +51,9 @@ class EnvServerProcessTest : public ::testing::Test {
     client_ = MakeClient(server_->target());
   }
   void TearDown() override {
-    if (server_ != nullptr) EXPECT_TRUE(server_->Running()) << "the server died:\n" << server_->Log();
+    if (server_ != nullptr) {
+      EXPECT_TRUE(server_->Running()) << "the server died:\n" << server_->Log();
+    }
   }
 
   static ServerProcess* server_;
@@ -223,6 +225,13 @@ TEST(EnvServerBinaryTest, ReadsAYamlConfigWithFlagsWinning) {
       {"env_options: [textcraft]\n", "env_options"},
       {"grpc_api: fast\n", "grpc_api"},
       {"envs: [textcraft\n", "server.yaml"},
+      // A misspelt key is an error naming it, not a setting silently dropped.
+      {"max_sesions: 5\n", "unknown config key in the top level: max_sesions"},
+      {"envs: [babyai]\nlog_levle: warn\nmax_sesion: 3\n", "log_levle, max_sesion"},
+      // NaN passes `ttl <= 0`; infinity and huge values would never expire.
+      {"session_ttl_s: .nan\n", "finite"},
+      {"session_ttl_s: .inf\n", "finite"},
+      {"session_ttl_s: 7201\n", "at most 7200"},
   };
   for (const auto& [yaml, message] : bad) {
     std::ofstream(config) << yaml;  // replaces the file
@@ -332,6 +341,8 @@ TEST(EnvServerBinaryTest, BadCommandLinesExitNonZeroWithAMessage) {
       {{"--config", "/nonexistent/server.yaml"}, "/nonexistent/server.yaml"},
       {{"--no-such-flag"}, "no-such-flag"},
       {{"--grpc-api", "async"}, "grpc-api"},
+      {{"--set", "max_sesions=5"}, "unknown config key in the top level: max_sesions"},
+      {{"--set", "session_ttl_s=.nan"}, "finite"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> args = {"--listen", "127.0.0.1:0"};
