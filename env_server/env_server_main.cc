@@ -135,6 +135,13 @@ int Usage(const absl::Status& status) {
   return 2;
 }
 
+// INVALID_ARGUMENT naming the setting both ways unless `value` >= 1.
+absl::Status AtLeastOne(const char* flag, const char* key, int64_t value) {
+  if (value >= 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(flag, " (config ", key,
+                                                 ") must be a positive integer; got ", value));
+}
+
 // Reads a setting from the config unless its flag was given.
 struct ConfigPicker {
   const CLI::App& app;
@@ -207,13 +214,13 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "host:port to serve on; port 0 picks a free port");
   app.add_option("--envs", envs_flag, "comma-separated envs to serve (default: all)");
   app.add_option("--env-opt", env_opts, "env option <env>.<key>=<value> (repeatable)");
-  app.add_option("--max-sessions", max_sessions, "maximum open sessions")->check(CLI::PositiveNumber);
-  app.add_option("--session-ttl-s", ttl_s, "default idle TTL of a session, seconds")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--max-action-bytes", max_action_bytes, "largest action accepted")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--max-batch-items", max_batch_items, "most items in one Batch* request")
-      ->check(CLI::PositiveNumber);
+  // Ranges are checked after parsing (CheckSettings), where config values are
+  // checked too and the message can name both spellings; CLI11's own
+  // validators print ranges such as "0.000000 to 1.797693e+308" in full.
+  app.add_option("--max-sessions", max_sessions, "maximum open sessions (>= 1)");
+  app.add_option("--session-ttl-s", ttl_s, "default idle TTL of a session, seconds (0, 7200]");
+  app.add_option("--max-action-bytes", max_action_bytes, "largest action accepted (>= 1)");
+  app.add_option("--max-batch-items", max_batch_items, "most items in one Batch* request (>= 1)");
   app.add_option("--port-file", port_file, "write the bound port to this file once serving");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   app.add_option("--search-backend", search_backend,
@@ -255,17 +262,18 @@ int main(int argc, char** argv) {
   picked.Update(pick.Value("--grpc-api", "grpc_api", &grpc_api));
   picked.Update(pick.Value("--log-level", "log_level", &log_level));
   if (!picked.ok()) return Usage(picked);
-  if (max_sessions < 1 || ttl_s <= 0 || max_action_bytes < 1 || max_batch_items < 1) {
-    return Usage(absl::InvalidArgumentError(
-        "max_sessions, session_ttl_s, max_action_bytes and max_batch_items must be positive"));
-  }
+  picked = AtLeastOne("--max-sessions", "max_sessions", max_sessions);
+  picked.Update(AtLeastOne("--max-action-bytes", "max_action_bytes", max_action_bytes));
+  picked.Update(AtLeastOne("--max-batch-items", "max_batch_items", max_batch_items));
   // NaN passes `<= 0`, and absl::Seconds(inf or 1e300) is an infinite TTL.
   const absl::Duration max_ttl = EnvServerOptions().service.sessions.max_idle_ttl;
-  if (!std::isfinite(ttl_s) || absl::Seconds(ttl_s) > max_ttl) {
-    return Usage(absl::InvalidArgumentError(
-        absl::StrCat("session_ttl_s (--session-ttl-s) is ", ttl_s, "; it must be at most ",
-                     absl::ToInt64Seconds(max_ttl), " (the server's maximum idle TTL)")));
+  if (!std::isfinite(ttl_s) || ttl_s <= 0 || absl::Seconds(ttl_s) > max_ttl) {
+    picked.Update(absl::InvalidArgumentError(absl::StrCat(
+        "--session-ttl-s (config session_ttl_s) must be a positive number of seconds, at "
+        "most ", absl::ToInt64Seconds(max_ttl), " (the server's maximum idle TTL); got ",
+        ttl_s)));
   }
+  if (!picked.ok()) return Usage(picked);
   if (grpc_api != "auto" && grpc_api != "callback" && grpc_api != "sync") {
     return Usage(absl::InvalidArgumentError("grpc_api must be 'auto', 'callback' or 'sync'"));
   }

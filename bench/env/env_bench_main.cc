@@ -368,10 +368,18 @@ int main(int argc, char** argv) {
   app.add_option("--sessions", sessions, "concurrent sessions")->check(CLI::Range(1, 4096));
   app.add_option("--pipelines", pipelines, "grpc-batched: batches in flight at once")
       ->check(CLI::Range(1, 64));
-  app.add_option("--seconds", seconds, "measuring time")->check(CLI::PositiveNumber);
-  app.add_option("--warmup-seconds", warmup_seconds, "unmeasured warm-up")
-      ->check(CLI::NonNegativeNumber);
+  // Checked after parsing: CLI11's number validators print their range as
+  // "0.000000 to 1797693134862315708145...".
+  app.add_option("--seconds", seconds, "measuring time (> 0)");
+  app.add_option("--warmup-seconds", warmup_seconds, "unmeasured warm-up (>= 0)");
   CLI11_PARSE(app, argc, argv);
+  if (!(seconds > 0 && seconds < 1e6) || !(warmup_seconds >= 0 && warmup_seconds < 1e6)) {
+    std::fprintf(stderr,
+                 "error: --seconds must be in (0, 1e6) and --warmup-seconds in [0, 1e6); got "
+                 "%g and %g\n",
+                 seconds, warmup_seconds);
+    return 2;
+  }
   // As in the server: Debian's Abseil records a lock graph on every Mutex
   // lock unless told not to; a client in production would do the same.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

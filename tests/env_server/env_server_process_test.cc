@@ -29,6 +29,7 @@ namespace {
 
 namespace v1 = env::v1;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::unique_ptr<ServerProcess> StartServer(const std::vector<std::string>& args) {
   auto server = ServerProcess::Start(AG_ENV_SERVER_BIN, args);
@@ -343,6 +344,14 @@ TEST(EnvServerBinaryTest, BadCommandLinesExitNonZeroWithAMessage) {
       {{"--grpc-api", "async"}, "grpc-api"},
       {{"--set", "max_sesions=5"}, "unknown config key in the top level: max_sesions"},
       {{"--set", "session_ttl_s=.nan"}, "finite"},
+      // Range errors name the setting and the limit in plain numbers, not
+      // CLI11's "not in range 0.000000 to 1797693134862315708145...".
+      {{"--max-sessions", "-1"}, "--max-sessions (config max_sessions) must be a positive integer; got -1"},
+      {{"--max-batch-items", "0"}, "--max-batch-items (config max_batch_items) must be a positive integer; got 0"},
+      {{"--session-ttl-s", "0"}, "must be a positive number of seconds, at most 7200"},
+      {{"--session-ttl-s", "inf"}, "at most 7200 (the server's maximum idle TTL); got inf"},
+      {{"--session-ttl-s", "nan"}, "got nan"},
+      {{"--session-ttl-s", "1e300"}, "at most 7200"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> args = {"--listen", "127.0.0.1:0"};
@@ -352,6 +361,7 @@ TEST(EnvServerBinaryTest, BadCommandLinesExitNonZeroWithAMessage) {
     EXPECT_NE(run->exit_code, 0) << c.args[0] << " " << run->output;
     EXPECT_EQ(run->term_signal, 0) << "crashed on " << c.args[0];
     EXPECT_THAT(run->output, HasSubstr(c.message)) << c.args[0];
+    EXPECT_THAT(run->output, Not(HasSubstr("000000"))) << c.args[0];
   }
   for (const char* listen : {"256.1.1.1:99999", "127.0.0.1:99999"}) {
     auto bad_listen = RunCommand(AG_ENV_SERVER_BIN, {"--listen", listen});
