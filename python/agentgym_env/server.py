@@ -8,11 +8,12 @@
 
 import argparse
 import logging
+import math
 import signal
 import sys
 import threading
 from concurrent import futures
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import grpc
 
@@ -24,12 +25,39 @@ from agentgym_env.sessions import SessionStore
 log = logging.getLogger("agentgym_env")
 
 
+def parse_listen(address: str) -> Tuple[str, int]:
+    """Splits "host:port" (or "[v6]:port") into (host, port). ValueError unless
+    there is a host and the port is a decimal number in 0..65535 (0 picks a
+    free port): gRPC itself would silently wrap 99999 to 34463."""
+    host, sep, digits = address.rpartition(":")
+    bare = host[1:-1] if len(host) >= 2 and host[0] == "[" and host[-1] == "]" else host
+    if not sep or not bare:
+        raise ValueError(f"address '{address}' must look like host:port")
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 5 and int(digits) <= 65535):
+        raise ValueError(f"address '{address}' has a bad port (want 0..65535)")
+    return host, int(digits)
+
+
+_MAX_TTL_S = 1e9  # ~31 years; keeps the TTL in milliseconds within int64
+
+
+def _check_positive(**values) -> None:
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{name} must be a finite number > 0 (got {value!r})")
+
+
 class EnvServer:
     """Serves `envs` (Env subclasses) over the Env contract plus gRPC health.
 
     A thread pool of `workers` runs RPCs (sessions step in parallel; one
     session's steps are serialized); a reaper thread reclaims sessions idle for
     longer than their TTL. stop() shuts down gracefully and joins the reaper.
+
+    Every argument is checked in the constructor (ValueError; OSError when the
+    address cannot be bound), which starts no thread; start() either serves or
+    raises with nothing left running.
     """
 
     def __init__(self, envs: Sequence[type], listen: str = "127.0.0.1:0",
@@ -37,10 +65,24 @@ class EnvServer:
                  max_action_bytes: int = 64 * 1024, max_batch_items: int = 4096,
                  workers: int = 16, reap_interval_s: Optional[float] = None,
                  max_message_bytes: int = 64 << 20):
-        if max_sessions <= 0 or session_ttl_s <= 0 or max_action_bytes <= 0 or workers <= 0:
-            raise ValueError("max_sessions, session_ttl_s, max_action_bytes and workers must be > 0")
+        _check_positive(max_sessions=max_sessions, session_ttl_s=session_ttl_s,
+                        max_action_bytes=max_action_bytes, max_batch_items=max_batch_items,
+                        workers=workers, max_message_bytes=max_message_bytes)
+        if reap_interval_s is not None:
+            _check_positive(reap_interval_s=reap_interval_s)
+        if session_ttl_s > _MAX_TTL_S:
+            raise ValueError(f"session_ttl_s must be at most {_MAX_TTL_S:g} (got {session_ttl_s!r})")
+        for name, value in (("max_sessions", max_sessions), ("max_action_bytes", max_action_bytes),
+                            ("max_batch_items", max_batch_items), ("workers", workers),
+                            ("max_message_bytes", max_message_bytes)):
+            if not isinstance(value, int) or value >= 1 << 31:
+                raise ValueError(f"{name} must be an integer below 2^31 (got {value!r})")
+        self.host, _ = parse_listen(listen)
         self.sessions = SessionStore(max_sessions, session_ttl_s)
         self.service = EnvService(envs, self.sessions, max_action_bytes, max_batch_items)
+        # Built once here so that anything wrong with the description fails
+        # before a thread starts.
+        self._env_names = ", ".join(e.name for e in self.service.list_envs().envs)
         self.health = HealthService()
         self._reap_interval = reap_interval_s or min(1.0, session_ttl_s / 2)
         self._stop = threading.Event()
@@ -53,10 +95,14 @@ class EnvServer:
                                    options=opts)
         _stubs.env_pb2_grpc.add_EnvServicer_to_server(self.service, self._server)
         _stubs.health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
-        self.port = self._server.add_insecure_port(listen)
+        try:
+            self.port = self._server.add_insecure_port(listen)
+        except RuntimeError:  # grpcio raises this when the bind fails
+            self.port = 0
         if self.port == 0:
-            raise OSError(f"cannot listen on '{listen}'")
-        self.host = listen.rsplit(":", 1)[0]
+            self._server.stop(None)
+            raise OSError(f"cannot listen on '{listen}' (the address is not local, "
+                          "or the port is taken)")
         self._started = False
 
     @property
@@ -64,11 +110,14 @@ class EnvServer:
         return f"{self.host}:{self.port}"
 
     def start(self) -> "EnvServer":
-        self._server.start()
-        self._reaper.start()
         self._started = True
-        log.info("serving envs [%s] on %s", ", ".join(
-            e.name for e in self.service.list_envs().envs), self.address)
+        try:
+            self._server.start()
+            self._reaper.start()
+        except BaseException:
+            self.stop(grace_s=0)
+            raise
+        log.info("serving envs [%s] on %s", self._env_names, self.address)
         return self
 
     def _reap_loop(self) -> None:
@@ -86,7 +135,8 @@ class EnvServer:
         self.health.stop()
         self._server.stop(grace_s).wait()
         self._stop.set()
-        self._reaper.join()
+        if self._reaper.is_alive():
+            self._reaper.join()
         for session in self.sessions.drain():
             close_session(session)
 
@@ -104,17 +154,20 @@ def serve(envs: Sequence[type], port: int = 0, host: str = "127.0.0.1",
           port_file: Optional[str] = None, **options) -> None:
     """Serves until SIGTERM/SIGINT. Prints "listening on HOST:PORT" once ready
     (port 0 picks a free port) and writes the port to `port_file` if given."""
-    server = EnvServer(envs, listen=f"{host}:{port}", **options).start()
-    print(f"listening on {server.address}", flush=True)
-    if port_file:
-        with open(port_file, "w") as f:
-            f.write(f"{server.port}\n")
+    server = EnvServer(envs, listen=f"{host}:{port}", **options)
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
-    done.wait()
-    log.info("signal received: shutting down")
-    server.stop()
+    server.start()
+    try:  # whatever fails from here on (e.g. the port file) stops the server
+        if port_file:
+            with open(port_file, "w") as f:
+                f.write(f"{server.port}\n")
+        print(f"listening on {server.address}", flush=True)
+        done.wait()
+        log.info("signal received: shutting down")
+    finally:
+        server.stop()
 
 
 def main(envs: Sequence[type], argv: Optional[Sequence[str]] = None) -> int:
@@ -130,13 +183,16 @@ def main(envs: Sequence[type], argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--workers", type=int, default=16, help="RPC threads")
     p.add_argument("--log-level", default="info")
     a = p.parse_args(argv)
+    if not isinstance(logging.getLevelName(a.log_level.upper()), int):
+        p.error(f"--log-level '{a.log_level}' must be debug, info, warning, error or critical")
     logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    host, _, port = a.listen.rpartition(":")
-    if not host or not port.isdigit():
-        p.error(f"--listen '{a.listen}' must look like host:port")
     try:
-        serve(envs, port=int(port), host=host, port_file=a.port_file,
+        host, port = parse_listen(a.listen)
+    except ValueError as e:
+        p.error(f"--listen: {e}")
+    try:
+        serve(envs, port=port, host=host, port_file=a.port_file,
               max_sessions=a.max_sessions, session_ttl_s=a.session_ttl_s,
               max_action_bytes=a.max_action_bytes, workers=a.workers)
     except (OSError, ValueError) as e:
