@@ -114,9 +114,13 @@ bool Config::Has(const std::string& path) const {
 
 absl::Status Config::ExpectOnlyKeys(const std::string& path,
                                     const std::vector<std::string>& known) const {
-  YAML::Node node = path.empty() ? root_ : Find(path);
+  return ExpectOnlyKeysOf(path.empty() ? root_ : Find(path), path, known);
+}
+
+absl::Status Config::ExpectOnlyKeysOf(const YAML::Node& node, const std::string& name,
+                                      const std::vector<std::string>& known) {
   if (!node.IsDefined() || node.IsNull()) return absl::OkStatus();
-  const std::string where = path.empty() ? "the top level" : absl::StrCat("'", path, "'");
+  const std::string where = name.empty() ? "the top level" : absl::StrCat("'", name, "'");
   if (!node.IsMap()) return absl::InvalidArgumentError(absl::StrCat("config ", where, " must be a mapping"));
   std::vector<std::string> unknown;
   for (const auto& entry : node) {

@@ -47,6 +47,10 @@ class Config {
   // setting silently ignored. Fine when `path` is absent; an error when it is
   // not a mapping.
   absl::Status ExpectOnlyKeys(const std::string& path, const std::vector<std::string>& known) const;
+  // The same check on a node found some other way (a list item, a map entry
+  // whose key holds dots); `name` says where it is in the message, e.g. "envs[2]".
+  static absl::Status ExpectOnlyKeysOf(const YAML::Node& node, const std::string& name,
+                                       const std::vector<std::string>& known);
 
   const YAML::Node& root() const { return root_; }
   std::string ToYaml() const;

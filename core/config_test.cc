@@ -78,6 +78,15 @@ TEST(ConfigTest, UnknownKeysAreNamedWithTheKnownOnes) {
   EXPECT_FALSE(config->ExpectOnlyKeys("other", {}).ok());  // not a mapping
 }
 
+TEST(ConfigTest, UnknownKeysOfAListItemAreNamedByWhere) {
+  auto config = Config::FromString("envs:\n  - {name: a, wieght: 2}\n");
+  ASSERT_TRUE(config.ok());
+  absl::Status s = Config::ExpectOnlyKeysOf(config->Find("envs")[0], "envs[0]", {"name", "weight"});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("'envs[0]': wieght"), std::string::npos) << s.message();
+  EXPECT_TRUE(Config::ExpectOnlyKeysOf(config->Find("envs")[0], "envs[0]", {"name", "wieght"}).ok());
+}
+
 TEST(ConfigTest, NonFiniteNumbersAreRejected) {
   auto config = Config::FromString("a: .nan\nb: .inf\nc: -.inf\nd: 2.5\n");
   ASSERT_TRUE(config.ok());

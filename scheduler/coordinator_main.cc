@@ -58,18 +58,15 @@ int main(int argc, char** argv) {
     root["curriculum"] = YAML::Clone(preset->Find("curriculum"));
   }
   if (absl::Status s = config.ApplyOverrides(overrides); !s.ok()) return Fail(s);
-  if (!listen.empty()) (void)config.ApplyOverride("coordinator.listen=\"" + listen + "\"");
-  if (!metrics_listen.empty()) {
-    (void)config.ApplyOverride("coordinator.metrics_listen=\"" + metrics_listen + "\"");
-  }
-  if (!metrics_jsonl.empty()) {
-    (void)config.ApplyOverride("coordinator.metrics_jsonl=\"" + metrics_jsonl + "\"");
-  }
-  if (!state_file.empty()) {
-    (void)config.ApplyOverride("coordinator.state_file=\"" + state_file + "\"");
-  }
   auto options = agentgym::scheduler::CoordinatorOptionsFromConfig(config);
   if (!options.ok()) return Fail(options.status());
+  // Flags win over the config. They are set on the parsed options rather
+  // than spliced into the YAML, so no value needs quoting and none can fail
+  // to apply.
+  if (!listen.empty()) options->listen = listen;
+  if (!metrics_listen.empty()) options->metrics_listen = metrics_listen;
+  if (!metrics_jsonl.empty()) options->metrics_jsonl = metrics_jsonl;
+  if (!state_file.empty()) options->service.state_file = state_file;
 
   // Block the stop signals in every thread (the server's threads inherit the
   // mask) and wait for them here, so shutdown runs on this thread.
@@ -81,8 +78,9 @@ int main(int argc, char** argv) {
 
   auto server = agentgym::scheduler::CoordinatorServer::Start(*std::move(options));
   if (!server.ok()) return Fail(server.status());
-  // Scripts and tests read the bound port from this line.
-  std::cout << "listening on " << (*server)->address() << std::endl;
+  // Scripts and tests read the bound address (host as listened on, the
+  // actual port) from this line.
+  std::cout << "listening on " << (*server)->bound_address() << std::endl;
   if ((*server)->metrics_port() > 0) {
     std::cout << "metrics on port " << (*server)->metrics_port() << std::endl;
   }

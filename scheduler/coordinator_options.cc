@@ -1,10 +1,35 @@
 #include "scheduler/coordinator_options.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/net_address.h"
 #include "core/status_macros.h"
 
 namespace agentgym::scheduler {
 namespace {
+
+// Top-level sections of the one run config that other components read. The
+// coordinator accepts them unread; any other unknown top-level key is an
+// error, so a misspelt `curriculm:` cannot leave a run without its curriculum.
+// Add a section here when a component starts reading one.
+const std::vector<std::string>& OtherComponentsSections() {
+  static const auto* sections = new std::vector<std::string>{
+      "run", "model", "policy", "algorithm", "actor", "actors", "learner", "env_server",
+      "env_servers", "deploy"};
+  return *sections;
+}
+
+const std::vector<std::string> kCoordinatorKeys = {
+    "listen",          "lease_ms",          "heartbeat_interval_ms", "forget_after_ms",
+    "reap_interval_ms", "status_window",    "metrics_listen",        "metrics_jsonl",
+    "state_file",      "learner_address",   "rendezvous_address",    "list_tasks_timeout_ms",
+    "sampler"};
+const std::vector<std::string> kSamplerKeys = {"seed", "allow_repeats",
+                                               "distinct_seeds_in_group"};
+const std::vector<std::string> kEnvKeys = {"name", "weight", "tasks"};
+const std::vector<std::string> kTaskKeys = {"id", "type"};
 
 absl::StatusOr<absl::Duration> Millis(const Config& config, const std::string& key,
                                       absl::Duration fallback) {
@@ -14,44 +39,122 @@ absl::StatusOr<absl::Duration> Millis(const Config& config, const std::string& k
   return absl::Milliseconds(ms);
 }
 
+// A non-empty string scalar at `node`, or INVALID_ARGUMENT naming `where`.
+absl::StatusOr<std::string> Name(const YAML::Node& node, const std::string& where) {
+  if (!node.IsScalar() || node.Scalar().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, " must be a non-empty string"));
+  }
+  return node.Scalar();
+}
+
+absl::StatusOr<EnvTask> ParseTask(const YAML::Node& t, const std::string& where) {
+  EnvTask task;
+  if (t.IsScalar()) {
+    AG_ASSIGN_OR_RETURN(task.task_id, Name(t, where));
+  } else if (t.IsMap()) {
+    AG_RETURN_IF_ERROR(Config::ExpectOnlyKeysOf(t, where, kTaskKeys));
+    if (!t["id"]) return absl::InvalidArgumentError(absl::StrCat(where, ".id is required"));
+    AG_ASSIGN_OR_RETURN(task.task_id, Name(t["id"], where + ".id"));
+    if (t["type"]) {
+      AG_ASSIGN_OR_RETURN(task.task_type, Name(t["type"], where + ".type"));
+    }
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, " must be a task id or {id, type}"));
+  }
+  return task;
+}
+
+absl::StatusOr<EnvSpec> ParseEnv(const YAML::Node& e, const std::string& where) {
+  EnvSpec spec;
+  if (e.IsScalar()) {
+    AG_ASSIGN_OR_RETURN(spec.name, Name(e, where));
+    return spec;
+  }
+  if (!e.IsMap()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, " must be an env name or {name, weight, tasks}"));
+  }
+  AG_RETURN_IF_ERROR(Config::ExpectOnlyKeysOf(e, where, kEnvKeys));
+  if (!e["name"]) return absl::InvalidArgumentError(absl::StrCat(where, ".name is required"));
+  AG_ASSIGN_OR_RETURN(spec.name, Name(e["name"], where + ".name"));
+  if (const YAML::Node w = e["weight"]) {
+    bool ok = w.IsScalar();
+    if (ok) {
+      try {
+        spec.weight = w.as<double>();
+      } catch (const YAML::Exception&) {
+        ok = false;
+      }
+    }
+    if (!ok || !std::isfinite(spec.weight) || spec.weight <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".weight must be a finite number > 0"));
+    }
+  }
+  if (const YAML::Node tasks = e["tasks"]) {
+    if (!tasks.IsSequence()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ".tasks must be a list of task ids (or {id, type}); leave it out to fetch the "
+                 "env's train tasks from its env server"));
+    }
+    if (tasks.size() == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ".tasks is empty; leave it out to fetch the env's train tasks from its env "
+                 "server"));
+    }
+    for (size_t j = 0; j < tasks.size(); ++j) {
+      AG_ASSIGN_OR_RETURN(EnvTask task, ParseTask(tasks[j], absl::StrCat(where, ".tasks[", j, "]")));
+      spec.tasks.push_back(std::move(task));
+    }
+  }
+  return spec;
+}
+
 absl::StatusOr<std::vector<EnvSpec>> ParseEnvs(const YAML::Node& node) {
   std::vector<EnvSpec> envs;
   if (!node || node.IsNull()) return envs;
   if (!node.IsSequence()) {
     return absl::InvalidArgumentError("envs must be a list of {name, weight, tasks}");
   }
-  try {
-    for (size_t i = 0; i < node.size(); ++i) {
-      const YAML::Node e = node[i];
-      EnvSpec spec;
-      if (e.IsScalar()) {
-        spec.name = e.as<std::string>();
-      } else {
-        if (!e["name"]) return absl::InvalidArgumentError(absl::StrCat("envs[", i, "].name is required"));
-        spec.name = e["name"].as<std::string>();
-        if (e["weight"]) spec.weight = e["weight"].as<double>();
-        if (const YAML::Node tasks = e["tasks"]) {
-          for (const YAML::Node& t : tasks) {
-            if (t.IsScalar()) {
-              spec.tasks.push_back(EnvTask{t.as<std::string>(), ""});
-            } else {
-              spec.tasks.push_back(EnvTask{t["id"].as<std::string>(),
-                                           t["type"] ? t["type"].as<std::string>() : ""});
-            }
-          }
-        }
+  for (size_t i = 0; i < node.size(); ++i) {
+    AG_ASSIGN_OR_RETURN(EnvSpec spec, ParseEnv(node[i], absl::StrCat("envs[", i, "]")));
+    for (const EnvSpec& earlier : envs) {
+      if (earlier.name == spec.name) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("envs[", i, "]: env '", spec.name, "' is listed twice"));
       }
-      envs.push_back(std::move(spec));
     }
-  } catch (const YAML::Exception& ex) {
-    return absl::InvalidArgumentError(absl::StrCat("envs: ", ex.what()));
+    envs.push_back(std::move(spec));
   }
   return envs;
+}
+
+// "" or host:port with a port in 1..65535.
+absl::StatusOr<std::string> OptionalAddress(const Config& config, const std::string& key) {
+  AG_ASSIGN_OR_RETURN(std::string address, config.GetOr<std::string>(key, ""));
+  if (!address.empty()) {
+    auto parsed = ParseHostPort(address, /*min_port=*/1);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(key, ": ", parsed.status().message()));
+    }
+  }
+  return address;
+}
+
+absl::Status ValidateConfigKeys(const Config& config) {
+  std::vector<std::string> top = {"coordinator", "envs", "curriculum"};
+  top.insert(top.end(), OtherComponentsSections().begin(), OtherComponentsSections().end());
+  AG_RETURN_IF_ERROR(config.ExpectOnlyKeys("", top));
+  AG_RETURN_IF_ERROR(config.ExpectOnlyKeys("coordinator", kCoordinatorKeys));
+  AG_RETURN_IF_ERROR(config.ExpectOnlyKeys("coordinator.sampler", kSamplerKeys));
+  return absl::OkStatus();
 }
 
 }  // namespace
 
 absl::StatusOr<CoordinatorServerOptions> CoordinatorOptionsFromConfig(const Config& config) {
+  AG_RETURN_IF_ERROR(ValidateConfigKeys(config));
   CoordinatorServerOptions o;
   CoordinatorOptions& s = o.service;
   AG_ASSIGN_OR_RETURN(o.listen, config.GetOr<std::string>("coordinator.listen", o.listen));
@@ -74,10 +177,9 @@ absl::StatusOr<CoordinatorServerOptions> CoordinatorOptionsFromConfig(const Conf
   if (window <= 0) return absl::InvalidArgumentError("coordinator.status_window must be > 0");
   s.status_window = static_cast<size_t>(window);
   AG_ASSIGN_OR_RETURN(s.state_file, config.GetOr<std::string>("coordinator.state_file", ""));
-  AG_ASSIGN_OR_RETURN(s.learner_address,
-                      config.GetOr<std::string>("coordinator.learner_address", ""));
+  AG_ASSIGN_OR_RETURN(s.learner_address, OptionalAddress(config, "coordinator.learner_address"));
   AG_ASSIGN_OR_RETURN(s.rendezvous_address,
-                      config.GetOr<std::string>("coordinator.rendezvous_address", ""));
+                      OptionalAddress(config, "coordinator.rendezvous_address"));
   AG_ASSIGN_OR_RETURN(s.sampler.seed, config.GetOr<uint64_t>("coordinator.sampler.seed", 0));
   AG_ASSIGN_OR_RETURN(s.sampler.allow_repeats,
                       config.GetOr<bool>("coordinator.sampler.allow_repeats", false));
@@ -89,6 +191,7 @@ absl::StatusOr<CoordinatorServerOptions> CoordinatorOptionsFromConfig(const Conf
         "envs is empty: list the envs to train on, e.g. envs: [{name: textcraft, weight: 1}]");
   }
   AG_ASSIGN_OR_RETURN(s.curriculum, CurriculumOptions::FromYaml(config.Find("curriculum")));
+  AG_RETURN_IF_ERROR(ValidateCrossReferences(s));
   return o;
 }
 

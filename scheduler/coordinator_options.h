@@ -22,7 +22,10 @@ struct CoordinatorServerOptions {
 };
 
 // Reads the run config (docs/coordinator.md): `coordinator.*`, `envs`,
-// `curriculum`. INVALID_ARGUMENT names the bad key.
+// `curriculum`. INVALID_ARGUMENT names the bad key: an unknown key in any
+// section (a typo is never silently ignored), a section that is not a
+// mapping, a value of the wrong type, a test-split task id, a curriculum
+// track for an env that is not in `envs`.
 absl::StatusOr<CoordinatorServerOptions> CoordinatorOptionsFromConfig(const Config& config);
 
 }  // namespace agentgym::scheduler

@@ -51,8 +51,13 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
 }
 
 std::string CoordinatorServer::address() const {
-  std::string host = host_ == "0.0.0.0" || host_ == "[::]" || host_ == "::" ? "127.0.0.1" : host_;
-  return absl::StrCat(host, ":", port_);
+  if (host_ == "0.0.0.0" || host_ == "::") return absl::StrCat("127.0.0.1:", port_);
+  return bound_address();
+}
+
+std::string CoordinatorServer::bound_address() const {
+  const bool v6 = host_.find(':') != std::string::npos;
+  return absl::StrCat(v6 ? "[" : "", host_, v6 ? "]" : "", ":", port_);
 }
 
 void CoordinatorServer::Shutdown() {

@@ -37,6 +37,9 @@ class CoordinatorServer {
   int port() const { return port_; }
   // host:port clients can dial (127.0.0.1 when listening on 0.0.0.0).
   std::string address() const;
+  // host:port as bound: the listen host (IPv6 in brackets) and the actual
+  // port, e.g. "0.0.0.0:7070" or "127.0.0.1:41234" for "127.0.0.1:0".
+  std::string bound_address() const;
   int metrics_port() const { return http_ ? http_->port() : 0; }
   CoordinatorService& service() { return *service_; }
 

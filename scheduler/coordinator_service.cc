@@ -8,12 +8,28 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/grpc_status.h"
 #include "core/logging.h"
 #include "core/status_macros.h"
 #include "scheduler/coordinator_internal.h"
 
 namespace agentgym::scheduler {
+
+absl::Status ValidateCrossReferences(const CoordinatorOptions& options) {
+  std::vector<std::string> names;
+  for (const EnvSpec& e : options.envs) names.push_back(e.name);
+  for (const auto& [env, track] : options.curriculum.per_env) {
+    if (std::find(names.begin(), names.end(), env) == names.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "curriculum.per_env.", env, ": env '", env, "' is not in envs (configured: ",
+          absl::StrJoin(names, ", "),
+          "); a track for an env the run does not train never applies: fix the name or remove "
+          "the track"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<CoordinatorService>> CoordinatorService::Create(
     CoordinatorOptions options, Clock* clock, metrics::Registry* metrics,
@@ -24,6 +40,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorService>> CoordinatorService::Create(
   if (options.max_groups_per_request <= 0 || options.max_group_size <= 0) {
     return absl::InvalidArgumentError("coordinator: request limits must be > 0");
   }
+  AG_RETURN_IF_ERROR(ValidateCrossReferences(options));
   AG_ASSIGN_OR_RETURN(Curriculum curriculum, Curriculum::Create(options.curriculum, clock));
   AG_ASSIGN_OR_RETURN(TaskSampler sampler, TaskSampler::Create(options.envs, options.sampler));
   std::unique_ptr<CoordinatorService> service(

@@ -44,6 +44,11 @@ struct CoordinatorOptions {
   int32_t max_group_size = 256;
 };
 
+// INVALID_ARGUMENT, naming the key, when options refer to things that are
+// not there: a curriculum track (curriculum.per_env.<env>) for an env that is
+// not in `envs`.
+absl::Status ValidateCrossReferences(const CoordinatorOptions& options);
+
 // The Coordinator gRPC service (sync API): registry with leases, task
 // sampling and reassignment, the horizon curriculum, pause/resume, and run
 // status. Every handler validates its request and answers with a gRPC status

@@ -1,11 +1,14 @@
 #include "scheduler/curriculum.h"
 
 #include <algorithm>
+#include <cmath>
+#include <type_traits>
 #include <numeric>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/config.h"
 #include "core/status_macros.h"
 
 namespace agentgym::scheduler {
@@ -14,30 +17,67 @@ namespace {
 constexpr int32_t kDefaultHorizon = 30;
 constexpr int32_t kMaxHorizon = 100000;
 
-absl::StatusOr<TrackSchedule> ParseTrack(const YAML::Node& node, const std::string& where) {
-  TrackSchedule track;
+const std::vector<std::string> kTrackKeys = {"horizons", "stage_steps", "stage_starts"};
+const std::vector<std::string> kCurriculumKeys = {"mode",    "horizons", "stage_steps",
+                                                  "stage_starts", "per_env", "adaptive",
+                                                  "history_limit"};
+const std::vector<std::string> kAdaptiveKeys = {"window",           "success_threshold",
+                                                "plateau_delta",    "min_steps_per_stage",
+                                                "max_steps_per_stage", "min_seconds_per_stage"};
+
+// `node[key]` as T into `out` when present. INVALID_ARGUMENT naming
+// `where.key` when it does not convert or (floating point) is not finite.
+template <typename T>
+absl::Status Read(const YAML::Node& node, const std::string& where, const char* key, T* out) {
+  const YAML::Node value = node[key];
+  if (!value) return absl::OkStatus();
   try {
-    if (!node.IsMap()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, " must be a mapping"));
+    T parsed = value.as<T>();
+    if constexpr (std::is_floating_point_v<T>) {
+      if (!std::isfinite(parsed)) throw YAML::Exception(YAML::Mark(), "not finite");
     }
-    if (!node["horizons"]) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ".horizons is required"));
+    *out = parsed;
+    return absl::OkStatus();
+  } catch (const YAML::Exception&) {
+    const char* wanted = std::is_floating_point_v<T> ? "a finite number"
+                         : std::is_integral_v<T>     ? "an integer"
+                                                     : "a list of integers";
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ".", key, " has the wrong type (wanted ", wanted, ")"));
+  }
+}
+
+absl::StatusOr<TrackSchedule> ParseTrack(const YAML::Node& node, const std::string& where,
+                                         const std::vector<std::string>& known) {
+  TrackSchedule track;
+  if (!node.IsMap()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, " must be a mapping"));
+  }
+  AG_RETURN_IF_ERROR(Config::ExpectOnlyKeysOf(node, where, known));
+  if (!node["horizons"]) {
+    if (node["stage_steps"] || node["stage_starts"]) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, " has stage_steps or stage_starts but no horizons"));
     }
-    track.horizons = node["horizons"].as<std::vector<int32_t>>();
-    if (node["stage_starts"]) {
-      track.stage_starts = node["stage_starts"].as<std::vector<int64_t>>();
-    } else {
-      int64_t delta = node["stage_steps"] ? node["stage_steps"].as<int64_t>() : 100;
-      if (delta <= 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, ".stage_steps must be > 0, got ", delta));
-      }
-      for (size_t k = 0; k < track.horizons.size(); ++k) {
-        track.stage_starts.push_back(static_cast<int64_t>(k) * delta);
-      }
+    return absl::InvalidArgumentError(absl::StrCat(where, ".horizons is required"));
+  }
+  AG_RETURN_IF_ERROR(Read(node, where, "horizons", &track.horizons));
+  if (node["stage_starts"] && node["stage_steps"]) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": give stage_steps or stage_starts, not both"));
+  }
+  if (node["stage_starts"]) {
+    AG_RETURN_IF_ERROR(Read(node, where, "stage_starts", &track.stage_starts));
+  } else {
+    int64_t delta = 100;
+    AG_RETURN_IF_ERROR(Read(node, where, "stage_steps", &delta));
+    if (delta <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".stage_steps must be > 0, got ", delta));
     }
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": ", e.what()));
+    for (size_t k = 0; k < track.horizons.size(); ++k) {
+      track.stage_starts.push_back(static_cast<int64_t>(k) * delta);
+    }
   }
   return track;
 }
@@ -93,45 +133,58 @@ absl::StatusOr<CurriculumOptions> CurriculumOptions::FromYaml(const YAML::Node& 
     return options;
   }
   if (!node.IsMap()) return absl::InvalidArgumentError("curriculum must be a mapping");
-  try {
-    std::string mode = node["mode"] ? node["mode"].as<std::string>() : "fixed";
-    if (mode == "fixed") {
-      options.mode = Mode::kFixed;
-    } else if (mode == "adaptive") {
-      options.mode = Mode::kAdaptive;
-    } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("curriculum.mode must be 'fixed' or 'adaptive', got '", mode, "'"));
+  AG_RETURN_IF_ERROR(Config::ExpectOnlyKeysOf(node, "curriculum", kCurriculumKeys));
+  std::string mode = "fixed";
+  if (node["mode"]) {
+    if (!node["mode"].IsScalar()) {
+      return absl::InvalidArgumentError("curriculum.mode must be 'fixed' or 'adaptive'");
     }
-    if (node["horizons"]) {
-      AG_ASSIGN_OR_RETURN(options.default_track, ParseTrack(node, "curriculum"));
-    } else {
-      options.default_track = {{kDefaultHorizon}, {0}};
-    }
-    if (const YAML::Node per_env = node["per_env"]) {
-      if (!per_env.IsMap()) return absl::InvalidArgumentError("curriculum.per_env must be a mapping");
-      for (auto it = per_env.begin(); it != per_env.end(); ++it) {
-        std::string env = it->first.as<std::string>();
-        if (env.empty()) return absl::InvalidArgumentError("curriculum.per_env has an empty env name");
-        AG_ASSIGN_OR_RETURN(options.per_env[env],
-                            ParseTrack(it->second, absl::StrCat("curriculum.per_env.", env)));
-      }
-    }
-    if (const YAML::Node a = node["adaptive"]) {
-      AdaptiveRule& r = options.adaptive;
-      if (a["window"]) r.window = a["window"].as<int32_t>();
-      if (a["success_threshold"]) r.success_threshold = a["success_threshold"].as<double>();
-      if (a["plateau_delta"]) r.plateau_delta = a["plateau_delta"].as<double>();
-      if (a["min_steps_per_stage"]) r.min_steps_per_stage = a["min_steps_per_stage"].as<int64_t>();
-      if (a["max_steps_per_stage"]) r.max_steps_per_stage = a["max_steps_per_stage"].as<int64_t>();
-      if (a["min_seconds_per_stage"]) {
-        r.min_time_per_stage = absl::Seconds(a["min_seconds_per_stage"].as<double>());
-      }
-    }
-    if (node["history_limit"]) options.history_limit = node["history_limit"].as<size_t>();
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("curriculum: ", e.what()));
+    mode = node["mode"].Scalar();
   }
+  if (mode == "fixed") {
+    options.mode = Mode::kFixed;
+  } else if (mode == "adaptive") {
+    options.mode = Mode::kAdaptive;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("curriculum.mode must be 'fixed' or 'adaptive', got '", mode, "'"));
+  }
+  if (node["horizons"] || node["stage_steps"] || node["stage_starts"]) {
+    AG_ASSIGN_OR_RETURN(options.default_track, ParseTrack(node, "curriculum", kCurriculumKeys));
+  } else {
+    options.default_track = {{kDefaultHorizon}, {0}};
+  }
+  if (const YAML::Node per_env = node["per_env"]) {
+    if (!per_env.IsMap()) return absl::InvalidArgumentError("curriculum.per_env must be a mapping");
+    for (auto it = per_env.begin(); it != per_env.end(); ++it) {
+      std::string env = it->first.IsScalar() ? it->first.Scalar() : "";
+      if (env.empty()) {
+        return absl::InvalidArgumentError("curriculum.per_env has an empty or non-string env name");
+      }
+      AG_ASSIGN_OR_RETURN(options.per_env[env], ParseTrack(it->second,
+                                                           absl::StrCat("curriculum.per_env.", env),
+                                                           kTrackKeys));
+    }
+  }
+  if (const YAML::Node a = node["adaptive"]) {
+    const std::string where = "curriculum.adaptive";
+    if (!a.IsMap()) return absl::InvalidArgumentError(where + " must be a mapping");
+    AG_RETURN_IF_ERROR(Config::ExpectOnlyKeysOf(a, where, kAdaptiveKeys));
+    AdaptiveRule& r = options.adaptive;
+    AG_RETURN_IF_ERROR(Read(a, where, "window", &r.window));
+    AG_RETURN_IF_ERROR(Read(a, where, "success_threshold", &r.success_threshold));
+    AG_RETURN_IF_ERROR(Read(a, where, "plateau_delta", &r.plateau_delta));
+    AG_RETURN_IF_ERROR(Read(a, where, "min_steps_per_stage", &r.min_steps_per_stage));
+    AG_RETURN_IF_ERROR(Read(a, where, "max_steps_per_stage", &r.max_steps_per_stage));
+    double seconds = 0;
+    AG_RETURN_IF_ERROR(Read(a, where, "min_seconds_per_stage", &seconds));
+    if (seconds < 0) return absl::InvalidArgumentError(where + ".min_seconds_per_stage must be >= 0");
+    r.min_time_per_stage = absl::Seconds(seconds);
+  }
+  int64_t history_limit = static_cast<int64_t>(options.history_limit);
+  AG_RETURN_IF_ERROR(Read(node, "curriculum", "history_limit", &history_limit));
+  if (history_limit <= 0) return absl::InvalidArgumentError("curriculum.history_limit must be > 0");
+  options.history_limit = static_cast<size_t>(history_limit);
   AG_RETURN_IF_ERROR(options.Validate());
   return options;
 }
@@ -146,11 +199,11 @@ absl::Status CurriculumOptions::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("curriculum.adaptive.window must be > 0, got ", r.window));
   }
-  if (r.success_threshold < 0 || r.success_threshold > 1) {
+  if (!(r.success_threshold >= 0 && r.success_threshold <= 1)) {  // NaN too
     return absl::InvalidArgumentError(absl::StrCat(
         "curriculum.adaptive.success_threshold must be in [0, 1], got ", r.success_threshold));
   }
-  if (r.plateau_delta < 0) {
+  if (!(r.plateau_delta >= 0) || !std::isfinite(r.plateau_delta)) {
     return absl::InvalidArgumentError("curriculum.adaptive.plateau_delta must be >= 0");
   }
   if (r.min_steps_per_stage < 0 || r.max_steps_per_stage < 0) {

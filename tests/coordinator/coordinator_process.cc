@@ -75,6 +75,40 @@ int CoordinatorProcess::Stop() {
 
 CoordinatorProcess::~CoordinatorProcess() { Stop(); }
 
+CommandResult RunCoordinatorExpectingRefusal(const std::vector<std::string>& args) {
+  CommandResult result;
+  int fds[2];
+  if (pipe(fds) != 0) return result;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    dup2(fds[1], STDERR_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>("agentgym-coordinator"));
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(AG_COORDINATOR_BIN, argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  bool started = false;
+  std::string line;
+  while (ReadLine(fds[0], &line)) {
+    result.output += line + "\n";
+    if (line.rfind("listening on ", 0) == 0) {
+      started = true;
+      kill(pid, SIGTERM);
+    }
+  }
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.code = started ? kStartedAnyway : (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  return result;
+}
+
 CommandResult Ctl(const std::string& args) {
   CommandResult result;
   FILE* pipe = popen(absl::StrCat(AG_CTL_BIN, " ", args, " 2>&1").c_str(), "r");

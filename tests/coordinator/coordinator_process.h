@@ -41,6 +41,13 @@ struct CommandResult {
 // Runs agentgym-ctl with `args` (shell-quoted by the caller when needed).
 CommandResult Ctl(const std::string& args);
 
+// Runs `agentgym-coordinator <args>` for a start that should be refused and
+// returns its exit code and output (stdout and stderr). If it starts serving
+// after all (prints "listening on"), it is stopped at once and `code` is
+// kStartedAnyway, so a test can never hang on it.
+inline constexpr int kStartedAnyway = -2;
+CommandResult RunCoordinatorExpectingRefusal(const std::vector<std::string>& args);
+
 // A fresh path under $TEST_TMPDIR or /tmp, removed first.
 std::string TempPath(const std::string& name);
 

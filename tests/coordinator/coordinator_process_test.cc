@@ -337,5 +337,54 @@ TEST(CoordinatorProcessTest, RestartedCoordinatorContinuesInTheRightStage) {
   std::remove(config.c_str());
 }
 
+std::string WriteFile(const std::string& name, const std::string& text) {
+  std::string path = TempPath(name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+// A config the coordinator cannot use stops it at start with a message that
+// names the key. (`coordinator: 5`, which once made it drop --listen and bind
+// the default 0.0.0.0:7070, is covered by coordinator_options_test.cc: a
+// process test of it would bind 0.0.0.0 against a coordinator with that bug.)
+TEST(CoordinatorProcessTest, BadConfigsAreRefusedNamingTheKey) {
+  const std::string envs = "envs: [{name: textcraft, tasks: [tc-0]}]\n";
+  struct Case {
+    std::string yaml, expect;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"coordinator: {leas_ms: 100}\n" + envs, "leas_ms"},
+           {envs + "curriculm: {horizons: [5, 10]}\n", "curriculm"},
+           {"envs: [{name: textcraft, tasks: 5}]\n", "envs[0].tasks must be a list"},
+           {envs + "curriculum: {horizons: [10], per_env: {webarena: {horizons: [8]}}}\n",
+            "curriculum.per_env.webarena"},
+       }) {
+    const std::string config = WriteFile("coordinator_process_test.bad.yaml", c.yaml);
+    CommandResult r =
+        RunCoordinatorExpectingRefusal({"--config", config, "--listen", "127.0.0.1:0"});
+    EXPECT_EQ(r.code, 1) << c.yaml << r.output;
+    EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.yaml << r.output;
+    std::remove(config.c_str());
+  }
+}
+
+// --listen wins over coordinator.listen, and the line printed is the address
+// bound. The config's address is one no machine has (TEST-NET-1), so the test
+// binds nothing but 127.0.0.1 even if the flag were dropped.
+TEST(CoordinatorProcessTest, ListenFlagWinsAndThePrintedAddressIsTheBoundOne) {
+  const std::string config = WriteFile(
+      "coordinator_process_test.listen.yaml",
+      "coordinator: {listen: \"192.0.2.1:7070\"}\nenvs: [{name: textcraft, tasks: [tc-0]}]\n");
+  CoordinatorProcess coordinator({"--config", config, "--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(coordinator.ok());
+  const std::string& address = coordinator.address();
+  EXPECT_EQ(address.rfind("127.0.0.1:", 0), 0u) << address;
+  EXPECT_NE(address, "127.0.0.1:0");
+  CommandResult r = Ctl(absl::StrCat("--coordinator ", address, " --timeout-ms 5000 status"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(coordinator.Stop(), 0);
+  std::remove(config.c_str());
+}
+
 }  // namespace
 }  // namespace agentgym::testutil
