@@ -49,6 +49,21 @@ absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::Start(EnvServerOptions opt
 absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::StartWithEnvs(
     EnvServerOptions options, std::map<std::string, std::unique_ptr<Environment>> envs) {
   if (auto listen = ParseHostPort(options.listen); !listen.ok()) return listen.status();
+  if (options.max_message_bytes < 4096) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_message_bytes is ", options.max_message_bytes, "; it must be at least 4096"));
+  }
+  // Otherwise an action between the two limits would get gRPC's
+  // RESOURCE_EXHAUSTED instead of the service's INVALID_ARGUMENT.
+  const int64_t max_action = options.max_message_bytes - kStepRequestOverheadBytes;
+  if (options.service.max_action_bytes > max_action) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_action_bytes is ", options.service.max_action_bytes,
+        ", more than fits in one gRPC message: at most ", max_action, " (max_message_bytes ",
+        options.max_message_bytes, " less ", kStepRequestOverheadBytes,
+        " bytes for the rest of the request)"));
+  }
+  options.service.max_message_bytes = options.max_message_bytes;
   std::unique_ptr<EnvServer> server(new EnvServer());
   server->service_ = std::make_unique<EnvService>(std::move(envs), options.service);
 

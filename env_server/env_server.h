@@ -29,8 +29,15 @@ struct EnvServerOptions {
   // StepsMayBlock(). See EnvCallbackService.
   enum class GrpcApi { kSync, kCallback, kAuto };
   GrpcApi grpc_api = GrpcApi::kSync;
-  int max_message_bytes = 64 << 20;  // batches of many sessions are large
+  // gRPC's limit on one message each way (batches of many sessions are
+  // large). A request or response over it is answered by gRPC itself with
+  // RESOURCE_EXHAUSTED ("... larger than max"); Start refuses a
+  // service.max_action_bytes that would not fit in one StepRequest.
+  int max_message_bytes = 64 << 20;
 };
+
+// Room a StepRequest needs beyond its action (tags, lengths, session id).
+inline constexpr int64_t kStepRequestOverheadBytes = 1024;
 
 // A running `agentgym-env-server`: the Env service plus gRPC health checking
 // and server reflection, and a reaper thread that reclaims idle sessions.
@@ -39,7 +46,9 @@ struct EnvServerOptions {
 class EnvServer {
  public:
   // Builds the envs (INVALID_ARGUMENT / NOT_FOUND from their factories),
-  // binds and starts serving. UNAVAILABLE when the address cannot be bound.
+  // binds and starts serving. INVALID_ARGUMENT for a bad address or limits
+  // that do not fit together (an action larger than a message); UNAVAILABLE
+  // when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<EnvServer>> Start(EnvServerOptions options);
   // Serves the given envs instead of building them from the registry
   // (options.envs and options.env_options are ignored).

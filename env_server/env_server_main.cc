@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <thread>
 
 #include "CLI/CLI.hpp"
@@ -200,6 +201,7 @@ int main(int argc, char** argv) {
   double ttl_s = 600;
   int64_t max_action_bytes = 64 * 1024;
   int64_t max_batch_items = 4096;
+  int64_t max_message_bytes = EnvServerOptions().max_message_bytes;
   std::string log_level = "info";
   std::string port_file;
   std::string grpc_api = "auto";
@@ -208,7 +210,8 @@ int main(int argc, char** argv) {
   std::string list_format = "text";
   app.add_option("--config", config_path,
                  "YAML config; keys: listen, envs, env_options.<env>.<key>, max_sessions, "
-                 "session_ttl_s, max_action_bytes, max_batch_items, grpc_api, log_level "
+                 "session_ttl_s, max_action_bytes, max_batch_items, max_message_bytes, "
+                 "grpc_api, log_level "
                  "(flags given on the command line win)");
   app.add_option("--set", overrides, "config override key.path=value (repeatable)");
   app.add_option("--listen", listen, "host:port to serve on; port 0 picks a free port");
@@ -221,6 +224,9 @@ int main(int argc, char** argv) {
   app.add_option("--session-ttl-s", ttl_s, "default idle TTL of a session, seconds (0, 7200]");
   app.add_option("--max-action-bytes", max_action_bytes, "largest action accepted (>= 1)");
   app.add_option("--max-batch-items", max_batch_items, "most items in one Batch* request (>= 1)");
+  app.add_option("--max-message-bytes", max_message_bytes,
+                 "largest gRPC message each way (4096 to 2147483647); must hold an action of "
+                 "--max-action-bytes");
   app.add_option("--port-file", port_file, "write the bound port to this file once serving");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   app.add_option("--search-backend", search_backend,
@@ -246,7 +252,8 @@ int main(int argc, char** argv) {
   // A misspelt key (`--set max_sesions=5`) would otherwise be ignored.
   if (auto s = config.ExpectOnlyKeys("", {"listen", "envs", "env_options", "max_sessions",
                                           "session_ttl_s", "max_action_bytes",
-                                          "max_batch_items", "grpc_api", "log_level"});
+                                          "max_batch_items", "max_message_bytes",
+                                          "grpc_api", "log_level"});
       !s.ok()) {
     return Usage(s);
   }
@@ -259,12 +266,18 @@ int main(int argc, char** argv) {
   picked.Update(pick.Value("--session-ttl-s", "session_ttl_s", &ttl_s));
   picked.Update(pick.Value("--max-action-bytes", "max_action_bytes", &max_action_bytes));
   picked.Update(pick.Value("--max-batch-items", "max_batch_items", &max_batch_items));
+  picked.Update(pick.Value("--max-message-bytes", "max_message_bytes", &max_message_bytes));
   picked.Update(pick.Value("--grpc-api", "grpc_api", &grpc_api));
   picked.Update(pick.Value("--log-level", "log_level", &log_level));
   if (!picked.ok()) return Usage(picked);
   picked = AtLeastOne("--max-sessions", "max_sessions", max_sessions);
   picked.Update(AtLeastOne("--max-action-bytes", "max_action_bytes", max_action_bytes));
   picked.Update(AtLeastOne("--max-batch-items", "max_batch_items", max_batch_items));
+  if (max_message_bytes < 4096 || max_message_bytes > std::numeric_limits<int>::max()) {
+    picked.Update(absl::InvalidArgumentError(absl::StrCat(
+        "--max-message-bytes (config max_message_bytes) must be from 4096 to ",
+        std::numeric_limits<int>::max(), " (gRPC's limit); got ", max_message_bytes)));
+  }  // EnvServer::Start refuses a max_action_bytes that does not fit in a message.
   // NaN passes `<= 0`, and absl::Seconds(inf or 1e300) is an infinite TTL.
   const absl::Duration max_ttl = EnvServerOptions().service.sessions.max_idle_ttl;
   if (!std::isfinite(ttl_s) || ttl_s <= 0 || absl::Seconds(ttl_s) > max_ttl) {
@@ -316,6 +329,7 @@ int main(int argc, char** argv) {
   options.service.sessions.default_idle_ttl = absl::Seconds(ttl_s);
   options.service.max_action_bytes = max_action_bytes;
   options.service.max_batch_items = max_batch_items;
+  options.max_message_bytes = static_cast<int>(max_message_bytes);
   options.grpc_api = grpc_api == "sync"       ? EnvServerOptions::GrpcApi::kSync
                      : grpc_api == "callback" ? EnvServerOptions::GrpcApi::kCallback
                                               : EnvServerOptions::GrpcApi::kAuto;

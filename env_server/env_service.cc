@@ -101,6 +101,7 @@ absl::StatusOr<v1::ListEnvsResponse> EnvService::ListEnvs() const {
   resp.set_max_sessions(options_.sessions.max_sessions);
   resp.set_max_action_bytes(options_.max_action_bytes);
   resp.set_max_batch_items(options_.max_batch_items);
+  resp.set_max_message_bytes(options_.max_message_bytes);
   resp.set_session_idle_ttl_ms(absl::ToInt64Milliseconds(sessions_.default_idle_ttl()));
   resp.set_server_version("agentgym-env-server/0.1");
   return resp;

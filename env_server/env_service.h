@@ -22,6 +22,9 @@ struct EnvServiceOptions {
   int64_t max_action_bytes = 64 * 1024;
   int64_t max_batch_items = 4096;
   int32_t max_page_size = 10000;
+  // The gRPC message limit the server runs with; only reported by ListEnvs
+  // (0: not known). EnvServer sets it.
+  int64_t max_message_bytes = 0;
   // When some env's steps may block (Environment::StepsMayBlock), the items of
   // one BatchCreate / BatchStep run on up to this many threads at once, so a
   // slow upstream delays only its own items.

@@ -384,6 +384,47 @@ TEST(EnvServerTest, AutoApiIsCallbackUnlessAnEnvMayBlock) {
   EXPECT_TRUE(client->Step(session->session_id(), "inc").ok());
 }
 
+// An action above the message limit is refused by gRPC itself with
+// RESOURCE_EXHAUSTED (which the contract documents next to the session cap);
+// one under it but over max_action_bytes is the service's INVALID_ARGUMENT;
+// a max_action_bytes that cannot fit in a message is refused at start-up.
+TEST(EnvServerTest, MessageLimitIsReportedAndMustHoldTheLargestAction) {
+  for (auto api : {EnvServerOptions::GrpcApi::kSync, EnvServerOptions::GrpcApi::kCallback}) {
+    EnvServerOptions options;
+    options.grpc_api = api;
+    options.max_message_bytes = 64 << 10;
+    options.service.max_action_bytes = (64 << 10) - 1000;
+    std::map<std::string, std::unique_ptr<Environment>> envs;
+    envs.emplace("counter", testing::MakeCounterEnv());
+    auto refused = EnvServer::StartWithEnvs(options, std::move(envs));
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(refused.status().message().find("max_action_bytes is 64536"), std::string::npos)
+        << refused.status();
+
+    options.service.max_action_bytes = 1024;
+    envs.clear();
+    envs.emplace("counter", testing::MakeCounterEnv());
+    auto server = EnvServer::StartWithEnvs(options, std::move(envs));
+    ASSERT_TRUE(server.ok()) << server.status();
+    auto client = *EnvClient::Create(EnvClientOptions{(*server)->address()});
+    auto listed = client->ListEnvs();
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    EXPECT_EQ(listed->max_message_bytes(), 64 << 10);
+    v1::CreateRequest create;
+    create.set_env("counter");
+    create.mutable_sample();
+    auto session = client->Create(create);
+    ASSERT_TRUE(session.ok()) << session.status();
+    auto over_action = client->Step(session->session_id(), std::string(2000, 'a'));
+    EXPECT_EQ(over_action.status().code(), absl::StatusCode::kInvalidArgument);
+    auto over_message = client->Step(session->session_id(), std::string(100 << 10, 'a'));
+    EXPECT_EQ(over_message.status().code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_NE(over_message.status().message().find("larger than max"), std::string::npos)
+        << over_message.status();
+    EXPECT_TRUE(client->Step(session->session_id(), "inc").ok());
+  }
+}
+
 TEST(EnvServerTest, ABadOrTakenAddressIsAClearErrorNotACrash) {
   auto start = [](const std::string& listen) {
     EnvServerOptions options;
