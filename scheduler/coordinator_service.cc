@@ -258,6 +258,13 @@ pb::RunStatus CoordinatorService::Status() {
   return StatusLocked();
 }
 
+size_t CoordinatorService::outstanding_entries() {
+  absl::MutexLock lock(&mu_);
+  size_t n = 0;
+  for (const auto& [actor, out] : outstanding_) n += out.order.size() + out.groups.size();
+  return n;
+}
+
 size_t CoordinatorService::reassign_queue_size() {
   absl::MutexLock lock(&mu_);
   return reassign_.size();

@@ -104,14 +104,25 @@ class CoordinatorService final : public coordinator::v1::Coordinator::Service {
 
   pb::RunStatus Status();
   size_t reassign_queue_size();
+  // Entries the service keeps about unfinished groups of every actor (both
+  // indexes); tests check it stays bounded.
+  size_t outstanding_entries();
   // Blocks until no task fetch is queued or running (tests; returns false on
   // timeout).
   bool WaitForTaskFetches(absl::Duration timeout);
 
  private:
+  // An actor's unfinished groups. Both indexes hold exactly the unfinished
+  // groups (a completion removes a group from both), so what an actor pins
+  // is bounded by max_outstanding_per_actor however it completes them.
   struct Outstanding {
-    std::deque<std::string> order;  // hand-out order, may hold finished ids
-    std::map<std::string, pb::TaskGroup> groups;
+    struct Entry {
+      uint64_t seq = 0;  // key in `order`
+      pb::TaskGroup group;
+    };
+    uint64_t next_seq = 0;
+    std::map<uint64_t, std::string> order;  // hand-out order -> group id
+    std::map<std::string, Entry> groups;    // by group id
   };
 
   CoordinatorService(CoordinatorOptions options, Clock* clock, metrics::Registry* metrics,

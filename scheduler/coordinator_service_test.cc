@@ -251,6 +251,37 @@ TEST_F(CoordinatorServiceTest, LapsedActorsGroupsAreReassignedWhole) {
   EXPECT_TRUE(GetTasks(a, 1, 1, &third).ok());
 }
 
+// An actor that never finishes its oldest group must not make the service
+// keep every later group id: what it holds stays bounded by what is
+// unfinished, however many groups come and go.
+TEST_F(CoordinatorServiceTest, BookkeepingStaysBoundedWhenTheOldestGroupNeverCompletes) {
+  Start();
+  Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5001", {"textcraft"});
+  std::string actor = Register(pb::ROLE_ACTOR, "");
+  pb::GetTasksResponse stuck;
+  ASSERT_TRUE(GetTasks(actor, 1, 1, &stuck).ok());  // never completed
+  std::string previous;
+  for (int i = 0; i < 10000; ++i) {
+    // In-process calls: the handler does not use its context.
+    grpc::ServerContext context;
+    pb::GetTasksRequest req;
+    req.set_component_id(actor);
+    req.set_num_groups(1);
+    req.set_group_size(1);
+    if (!previous.empty()) req.add_completed_group_ids(previous);
+    pb::GetTasksResponse resp;
+    ASSERT_TRUE(service_->GetTasks(&context, &req, &resp).ok());
+    ASSERT_EQ(resp.groups_size(), 1);
+    previous = resp.groups(0).group_id();
+  }
+  // The stuck group and the last one, each in both indexes.
+  EXPECT_EQ(service_->outstanding_entries(), 4u);
+  pb::RunStatus status = Status();
+  for (const auto& c : status.components()) {
+    if (c.component_id() == actor) EXPECT_EQ(c.outstanding_groups(), 2);
+  }
+}
+
 TEST_F(CoordinatorServiceTest, LapsedEnvServerLeavesThePoolUntilItReturns) {
   Start();
   std::string env = Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5001", {"textcraft"});

@@ -15,7 +15,13 @@ void CoordinatorService::CompleteGroupsLocked(
     const std::string& actor, const google::protobuf::RepeatedPtrField<std::string>& ids) {
   auto it = outstanding_.find(actor);
   if (it == outstanding_.end()) return;
-  for (const std::string& id : ids) it->second.groups.erase(id);
+  Outstanding& out = it->second;
+  for (const std::string& id : ids) {
+    auto g = out.groups.find(id);
+    if (g == out.groups.end()) continue;  // unknown, repeated or forgotten: nothing to do
+    out.order.erase(g->second.seq);
+    out.groups.erase(g);
+  }
 }
 
 void CoordinatorService::RequeueLocked(const std::string& actor) {
@@ -23,11 +29,11 @@ void CoordinatorService::RequeueLocked(const std::string& actor) {
   if (it == outstanding_.end()) return;
   Outstanding& out = it->second;
   int64_t moved = 0;
-  for (const std::string& id : out.order) {
+  for (const auto& [seq, id] : out.order) {
     auto g = out.groups.find(id);
     if (g == out.groups.end()) continue;
-    g->second.set_reassigned(true);
-    reassign_.push_back(std::move(g->second));
+    g->second.group.set_reassigned(true);
+    reassign_.push_back(std::move(g->second.group));
     out.groups.erase(g);
     ++moved;
   }
@@ -130,16 +136,21 @@ grpc::Status CoordinatorService::GetTasks(grpc::ServerContext*, const pb::GetTas
     metrics_->GetCounter("agentgym_task_groups_handed_total", "Task groups handed to actors",
                          {{"env", env}})
         ->Increment();
-    out.order.push_back(g.group_id());
-    out.groups[g.group_id()] = g;
+    if (auto old = out.groups.find(g.group_id()); old != out.groups.end()) {
+      out.order.erase(old->second.seq);  // handed to this actor again
+    }
+    const uint64_t seq = out.next_seq++;
+    out.order[seq] = g.group_id();
+    out.groups[g.group_id()] = Outstanding::Entry{seq, g};
     *resp->add_groups() = std::move(g);
   }
   // Bound what one actor that never reports completions can pin: forget its
   // oldest groups (they will not be reassigned if it lapses), and say so.
   int64_t forgotten = 0;
   while (out.groups.size() > options_.max_outstanding_per_actor && !out.order.empty()) {
-    forgotten += static_cast<int64_t>(out.groups.erase(out.order.front()));
-    out.order.pop_front();
+    auto oldest = out.order.begin();
+    forgotten += static_cast<int64_t>(out.groups.erase(oldest->second));
+    out.order.erase(oldest);
   }
   if (forgotten > 0) {
     Log()->warn("actor {} holds over {} unfinished groups; forgot its {} oldest (list finished "
@@ -149,7 +160,6 @@ grpc::Status CoordinatorService::GetTasks(grpc::ServerContext*, const pb::GetTas
                          "Outstanding groups dropped from reassignment tracking (actor over cap)")
         ->Increment(static_cast<double>(forgotten));
   }
-  while (!out.order.empty() && out.groups.count(out.order.front()) == 0) out.order.pop_front();
   return grpc::Status::OK;
 }
 
