@@ -8,6 +8,9 @@
 #   bash bench/env/run_env_bench.sh                       # textcraft, 1 16 64 256
 #   ENV=babyai SESSIONS="1 64" SECONDS_PER_RUN=3 bash bench/env/run_env_bench.sh
 #   MODES="grpc-batched" ENV=maze bash bench/env/run_env_bench.sh
+#   GRPC_API=sync MODES="grpc-unary grpc-batched" SESSIONS="64 256" bash bench/env/run_env_bench.sh
+#
+# GRPC_API (auto|callback|sync, default auto) is the server's --grpc-api.
 #
 # Needs a build with bench targets (AG_BUILD_DIR, default build/) and
 # Debian's /usr/bin/python3 with python3-fastapi and python3-uvicorn.
@@ -20,6 +23,11 @@ modes="${MODES:-grpc-unary grpc-batched http}"
 seconds="${SECONDS_PER_RUN:-5}"
 warmup="${WARMUP_SECONDS:-1}"
 pipelines="${PIPELINES:-2}"
+grpc_api="${GRPC_API:-auto}"
+case "$grpc_api" in
+  auto|callback|sync) ;;
+  *) echo "GRPC_API must be auto, callback or sync (got '$grpc_api')" >&2; exit 2 ;;
+esac
 python="${AG_PYTHON3:-/usr/bin/python3}"
 
 server_bin="$build/env_server/agentgym-env-server"
@@ -48,10 +56,18 @@ wait_for_file() {
 grpc_port="" http_port=""
 if [[ "$modes" == *grpc* ]]; then
   "$server_bin" --listen 127.0.0.1:0 --port-file "$workdir/grpc.port" --envs "$env_name" \
-    --max-sessions 8192 --log-level warn >"$workdir/grpc.log" 2>&1 &
+    --max-sessions 8192 --grpc-api "$grpc_api" --log-level info >"$workdir/grpc.log" 2>&1 &
   pids+=($!)
   wait_for_file "$workdir/grpc.port" "$workdir/grpc.log"
   grpc_port="$(cat "$workdir/grpc.port")"
+  # The API the server chose (it logs "(callback gRPC API)" once, at start-up).
+  served_api="$(grep -o '([a-z]* gRPC API)' "$workdir/grpc.log" | head -1 | tr -d '(' | cut -d' ' -f1)"
+  if [ "$grpc_api" != auto ] && [ "$served_api" != "$grpc_api" ]; then
+    echo "asked for GRPC_API=$grpc_api but the server serves '$served_api'; its log:" >&2
+    cat "$workdir/grpc.log" >&2
+    exit 1
+  fi
+  [ "$grpc_api" = auto ] && grpc_api="$served_api (auto)"
 fi
 if [[ "$modes" == *http* ]]; then
   "$python" "$root/bench/env/agentgym_http_server.py" --lib "$capi" --env "$env_name" \
@@ -61,7 +77,7 @@ if [[ "$modes" == *http* ]]; then
   http_port="$(cat "$workdir/http.port")"
 fi
 
-echo "# env=$env_name seconds=$seconds pipelines=$pipelines nproc=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# env=$env_name grpc_api=$grpc_api seconds=$seconds pipelines=$pipelines nproc=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg)"
 results="$workdir/results.jsonl"
 for n in $sessions_list; do
   for mode in $modes; do
