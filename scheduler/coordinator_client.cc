@@ -118,8 +118,8 @@ absl::Status CoordinatorClient::RegisterOnce() {
     if (response.heartbeat_interval_ms() > 0) {
       heartbeat_interval_ = absl::Milliseconds(response.heartbeat_interval_ms());
     }
-    // The coordinator put this id's unfinished groups back in line.
-    completed_.clear();
+    // The coordinator put this id's unfinished groups back in line; pending
+    // completions are still sent: a late one takes its group off that line.
     Log()->info("registered with the coordinator at {} as {} (registration {})",
                 options_.coordinator, component_id_, generation_);
   }

@@ -92,7 +92,9 @@ class CoordinatorClient {
   // Load reported with every heartbeat (queue depths, idle ratio, per env
   // server usage).
   void SetLoad(pb::ComponentLoad load);
-  // Finished task groups, sent with the next heartbeat or GetTasks call.
+  // Finished task groups, sent with the next heartbeat or GetTasks call
+  // (also after registering again: a late completion spares its group a
+  // rerun on another actor).
   void CompleteGroups(const std::vector<std::string>& group_ids);
 
   // Actors. Statuses as the coordinator returns them (UNAVAILABLE: no live

@@ -141,7 +141,9 @@ TEST(CoordinatorClientTest, RegistersAgainUnderItsIdAfterTheLeaseLapsed) {
   EXPECT_EQ(coordinator.service().reassign_queue_size(), 2u);  // the completion never arrived
 
   // The env server comes back; the actor's next call finds its lease lapsed,
-  // registers again under the same id and gets the reassigned groups.
+  // registers again under the same id, and its pending completion still
+  // counts: group 0 leaves the queue, group 1 comes back (renamed), plus a
+  // fresh one.
   auto env_again = Connect(env);
   ASSERT_TRUE(env_again);
   auto second = actor->GetTasks(2, 2);
@@ -150,7 +152,9 @@ TEST(CoordinatorClientTest, RegistersAgainUnderItsIdAfterTheLeaseLapsed) {
   EXPECT_EQ(actor->registrations(), 2);
   ASSERT_EQ(second->groups_size(), 2);
   EXPECT_TRUE(second->groups(0).reassigned());
-  EXPECT_EQ(second->groups(0).group_id(), first->groups(0).group_id());
+  EXPECT_EQ(second->groups(0).original_group_id(), first->groups(1).group_id());
+  EXPECT_FALSE(second->groups(1).reassigned());
+  EXPECT_EQ(coordinator.service().reassign_queue_size(), 0u);
   const pb::RunStatus up = coordinator.service().Status();
   EXPECT_EQ(coordinator.Find(up, id)->health(), pb::HEALTH_UP);
   EXPECT_EQ(coordinator.Find(up, id)->outstanding_groups(), 2);

@@ -203,6 +203,8 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext*, const pb::Heart
   if (!beat.ok()) {
     if (beat.code() == absl::StatusCode::kFailedPrecondition) {
       RequeueLocked(req->component_id());
+      // What it finished still counts: those groups need not run again.
+      CompleteGroupsLocked(req->component_id(), req->completed_group_ids());
       BumpLocked();
     }
     return ToGrpcStatus(beat);

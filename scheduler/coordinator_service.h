@@ -40,6 +40,9 @@ struct CoordinatorOptions {
   // restarted coordinator continues in the right stage. Empty: not saved.
   std::string state_file;
   size_t max_outstanding_per_actor = 4096;
+  // Groups of lapsed actors waiting for an actor that asks their group size;
+  // beyond this many the oldest are dropped (logged and counted).
+  size_t max_reassign_queue = 65536;
   int32_t max_groups_per_request = 1024;
   int32_t max_group_size = 256;
 };
@@ -134,6 +137,8 @@ class CoordinatorService final : public coordinator::v1::Coordinator::Service {
   absl::StatusOr<const Component*> CallerLocked(const std::string& id, pb::Role role,
                                                 const char* rpc) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes finished groups off `actor`'s unfinished list, or off the
+  // reassignment queue when they went there since (a late completion).
   void CompleteGroupsLocked(const std::string& actor,
                             const google::protobuf::RepeatedPtrField<std::string>& ids)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -165,7 +170,17 @@ class CoordinatorService final : public coordinator::v1::Coordinator::Service {
   TaskSampler sampler_ ABSL_GUARDED_BY(mu_);
   ProgressWindow progress_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Outstanding> outstanding_ ABSL_GUARDED_BY(mu_);  // by actor id
-  std::deque<pb::TaskGroup> reassign_ ABSL_GUARDED_BY(mu_);
+  // Unfinished groups of lapsed actors, waiting for an actor that asks their
+  // size, in the order they came back (key: the ".rN" of their fresh id).
+  // By the id they had before, too, so a late completion from the lapsed
+  // actor (sent after it registered again) takes its group off the queue.
+  struct Waiting {
+    pb::TaskGroup group;
+    std::string previous_id;
+  };
+  std::map<uint64_t, Waiting> reassign_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, uint64_t> reassign_by_previous_ ABSL_GUARDED_BY(mu_);
+  uint64_t reassign_seq_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, uint64_t> round_robin_ ABSL_GUARDED_BY(mu_);  // by env
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
   int64_t revision_ ABSL_GUARDED_BY(mu_) = 0;

@@ -205,11 +205,12 @@ TEST_F(CoordinatorServiceTest, GroupsStayWholeAndCarryHorizonAndServer) {
   EXPECT_EQ(servers.size(), 2u);  // round robin over both servers
 }
 
-TEST_F(CoordinatorServiceTest, LapsedActorsGroupsAreReassignedWhole) {
+TEST_F(CoordinatorServiceTest, LapsedActorsGroupsAreReassignedWholeAtTheirOwnSize) {
   Start();
   std::string env = Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5001", {"textcraft"});
   std::string a = Register(pb::ROLE_ACTOR, "");
   std::string b = Register(pb::ROLE_ACTOR, "");
+  std::string c = Register(pb::ROLE_ACTOR, "");
   pb::GetTasksResponse first;
   ASSERT_TRUE(GetTasks(a, 3, 4, &first).ok());
   // Actor a finishes one group, then goes silent.
@@ -219,26 +220,65 @@ TEST_F(CoordinatorServiceTest, LapsedActorsGroupsAreReassignedWhole) {
   pb::HeartbeatResponse hb;
   ASSERT_TRUE(stub_->Heartbeat(Ctx().get(), beat, &hb).ok());
   // Everyone else keeps beating.
+  auto keep_alive = [&](std::vector<std::string> ids) {
+    for (const std::string& id : ids) {
+      pb::HeartbeatRequest keep;
+      keep.set_component_id(id);
+      ASSERT_TRUE(stub_->Heartbeat(Ctx().get(), keep, &hb).ok());
+    }
+  };
   clock_.Advance(absl::Seconds(6));
-  for (const std::string& id : {b, env}) {
-    pb::HeartbeatRequest keep;
-    keep.set_component_id(id);
-    ASSERT_TRUE(stub_->Heartbeat(Ctx().get(), keep, &hb).ok());
-  }
+  keep_alive({b, c, env});
   clock_.Advance(absl::Seconds(6));
   EXPECT_EQ(service_->Reap(), 1);
+  keep_alive({b, c, env});
+  EXPECT_EQ(service_->reassign_queue_size(), 2u);
+  EXPECT_EQ(Status().queue_depths().at("coordinator/reassign"), 2);
+
+  // An actor asking for groups of 2 never gets a group of 4, nor a part of one.
+  pb::GetTasksResponse pairs;
+  ASSERT_TRUE(GetTasks(b, 3, 2, &pairs).ok());
+  ASSERT_EQ(pairs.groups_size(), 3);
+  for (const auto& g : pairs.groups()) {
+    EXPECT_FALSE(g.reassigned());
+    ASSERT_EQ(g.tasks_size(), 2);
+    for (const auto& t : g.tasks()) EXPECT_EQ(t.group_size(), 2);
+  }
   EXPECT_EQ(service_->reassign_queue_size(), 2u);
 
-  pb::GetTasksResponse second;
-  ASSERT_TRUE(GetTasks(b, 3, 2, &second).ok());
-  ASSERT_EQ(second.groups_size(), 3);
+  // One asking for groups of 4 gets them, whole, under fresh ids.
+  pb::GetTasksResponse fours;
+  ASSERT_TRUE(GetTasks(c, 3, 4, &fours).ok());
+  ASSERT_EQ(fours.groups_size(), 3);
   for (int i = 0; i < 2; ++i) {
-    EXPECT_TRUE(second.groups(i).reassigned());
-    EXPECT_EQ(second.groups(i).group_id(), first.groups(i + 1).group_id());
-    EXPECT_EQ(second.groups(i).tasks_size(), 4);  // whole, as first handed out
+    const pb::TaskGroup& g = fours.groups(i);
+    EXPECT_TRUE(g.reassigned());
+    EXPECT_EQ(g.original_group_id(), first.groups(i + 1).group_id());
+    EXPECT_NE(g.group_id(), g.original_group_id());
+    ASSERT_EQ(g.tasks_size(), 4);  // whole, as first handed out
+    for (const auto& t : g.tasks()) {
+      EXPECT_EQ(t.group_id(), g.group_id());
+      EXPECT_EQ(t.group_size(), 4);
+      EXPECT_EQ(t.task_id(), first.groups(i + 1).tasks(0).task_id());
+      EXPECT_EQ(t.seed(), first.groups(i + 1).tasks(0).seed());
+    }
   }
-  EXPECT_FALSE(second.groups(2).reassigned());
-  EXPECT_EQ(second.groups(2).tasks_size(), 2);
+  EXPECT_FALSE(fours.groups(2).reassigned());
+  EXPECT_EQ(fours.groups(2).tasks_size(), 4);
+  EXPECT_EQ(service_->reassign_queue_size(), 0u);
+  EXPECT_EQ(Status().queue_depths().count("coordinator/reassign"), 0u);
+
+  // Reassigned again (c lapses too): still whole, still traced to the first id.
+  clock_.Advance(absl::Seconds(6));
+  keep_alive({b, env});
+  clock_.Advance(absl::Seconds(6));
+  EXPECT_EQ(service_->Reap(), 1);
+  pb::GetTasksResponse again;
+  ASSERT_TRUE(GetTasks(b, 1, 4, &again).ok());
+  ASSERT_EQ(again.groups_size(), 1);
+  EXPECT_EQ(again.groups(0).original_group_id(), first.groups(1).group_id());
+  EXPECT_NE(again.groups(0).group_id(), fours.groups(0).group_id());
+  EXPECT_EQ(again.groups(0).tasks_size(), 4);
 
   // a's late beat is refused; it re-registers under its id and works again.
   pb::HeartbeatRequest late;
@@ -249,6 +289,64 @@ TEST_F(CoordinatorServiceTest, LapsedActorsGroupsAreReassignedWhole) {
   EXPECT_EQ(Register(pb::ROLE_ACTOR, "", {}, a), a);
   pb::GetTasksResponse third;
   EXPECT_TRUE(GetTasks(a, 1, 1, &third).ok());
+}
+
+// A lapsed actor that reports a group done after all (its refused beat, or
+// its first call after registering again) saves that group a rerun.
+TEST_F(CoordinatorServiceTest, ALateCompletionTakesTheGroupOffTheReassignmentQueue) {
+  Start();
+  Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5001", {"textcraft"});
+  std::string a = Register(pb::ROLE_ACTOR, "");
+  pb::GetTasksResponse handed;
+  ASSERT_TRUE(GetTasks(a, 3, 2, &handed).ok());
+  clock_.Advance(absl::Seconds(11));
+  pb::HeartbeatRequest late;
+  late.set_component_id(a);
+  late.add_completed_group_ids(handed.groups(0).group_id());
+  pb::HeartbeatResponse hb;
+  EXPECT_EQ(stub_->Heartbeat(Ctx().get(), late, &hb).error_code(),
+            StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(service_->reassign_queue_size(), 2u);  // groups 1 and 2
+  EXPECT_EQ(Register(pb::ROLE_ACTOR, "", {}, a), a);
+  pb::GetTasksRequest req;
+  req.set_component_id(a);
+  req.set_num_groups(1);
+  req.set_group_size(3);  // a size nobody waits at: nothing reassigned
+  req.add_completed_group_ids(handed.groups(1).group_id());
+  pb::GetTasksResponse resp;
+  ASSERT_TRUE(stub_->GetTasks(Ctx().get(), req, &resp).ok());
+  EXPECT_FALSE(resp.groups(0).reassigned());
+  EXPECT_EQ(service_->reassign_queue_size(), 1u);  // group 2
+  EXPECT_NE(metrics_.PrometheusText().find("agentgym_task_groups_completed_late_total 2"),
+            std::string::npos);
+  ASSERT_TRUE(GetTasks(a, 2, 2, &resp).ok());
+  EXPECT_EQ(resp.groups(0).original_group_id(), handed.groups(2).group_id());
+  EXPECT_FALSE(resp.groups(1).reassigned());
+}
+
+TEST_F(CoordinatorServiceTest, GroupsWaitingForReassignmentAreBounded) {
+  CoordinatorOptions o = DefaultOptions();
+  o.max_reassign_queue = 2;
+  Start(o);
+  Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5001", {"textcraft"});
+  std::string a = Register(pb::ROLE_ACTOR, "");
+  pb::GetTasksResponse handed;
+  ASSERT_TRUE(GetTasks(a, 5, 3, &handed).ok());
+  pb::DeregisterRequest bye;
+  bye.set_component_id(a);
+  pb::DeregisterResponse dr;
+  ASSERT_TRUE(stub_->Deregister(Ctx().get(), bye, &dr).ok());
+  EXPECT_EQ(service_->reassign_queue_size(), 2u);
+  EXPECT_NE(metrics_.PrometheusText().find("agentgym_task_groups_reassign_dropped_total 3"),
+            std::string::npos);
+  std::string b = Register(pb::ROLE_ACTOR, "");
+  pb::GetTasksResponse resp;
+  ASSERT_TRUE(GetTasks(b, 5, 3, &resp).ok());
+  ASSERT_EQ(resp.groups_size(), 5);
+  // The newest two were kept.
+  EXPECT_EQ(resp.groups(0).original_group_id(), handed.groups(3).group_id());
+  EXPECT_EQ(resp.groups(1).original_group_id(), handed.groups(4).group_id());
+  EXPECT_FALSE(resp.groups(2).reassigned());
 }
 
 // An actor that never finishes its oldest group must not make the service

@@ -76,6 +76,11 @@ pb::RunStatus CoordinatorService::StatusLocked() const {
     if (c->role == pb::ROLE_ENV_SERVER) usage[c->address];  // listed even when unused
   }
   status.set_rollout_idle_ratio(idle_count > 0 ? idle_sum / idle_count : -1);
+  // Groups of lapsed actors waiting for an actor that asks their size.
+  if (!reassign_.empty()) {
+    (*status.mutable_queue_depths())["coordinator/reassign"] =
+        static_cast<int64_t>(reassign_.size());
+  }
   for (const auto& [address, u] : usage) {
     pb::EnvServerHealth* h = status.add_env_servers();
     h->set_address(address);

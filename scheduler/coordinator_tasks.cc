@@ -14,13 +14,30 @@ namespace agentgym::scheduler {
 void CoordinatorService::CompleteGroupsLocked(
     const std::string& actor, const google::protobuf::RepeatedPtrField<std::string>& ids) {
   auto it = outstanding_.find(actor);
-  if (it == outstanding_.end()) return;
-  Outstanding& out = it->second;
+  int64_t late = 0;
   for (const std::string& id : ids) {
-    auto g = out.groups.find(id);
-    if (g == out.groups.end()) continue;  // unknown, repeated or forgotten: nothing to do
-    out.order.erase(g->second.seq);
-    out.groups.erase(g);
+    if (it != outstanding_.end()) {
+      Outstanding& out = it->second;
+      if (auto g = out.groups.find(id); g != out.groups.end()) {
+        out.order.erase(g->second.seq);
+        out.groups.erase(g);
+        continue;
+      }
+    }
+    // Finished after all, by an actor whose lease lapsed before it said so:
+    // no need to run it again. (Once handed to another actor it stays there.)
+    if (auto w = reassign_by_previous_.find(id); w != reassign_by_previous_.end()) {
+      reassign_.erase(w->second);
+      reassign_by_previous_.erase(w);
+      ++late;
+    }
+    // Otherwise unknown, repeated or forgotten: nothing to do.
+  }
+  if (late > 0) {
+    metrics_->GetCounter("agentgym_task_groups_completed_late_total",
+                         "Groups reported done after their actor lapsed, taken off the "
+                         "reassignment queue")
+        ->Increment(static_cast<double>(late));
   }
 }
 
@@ -32,8 +49,21 @@ void CoordinatorService::RequeueLocked(const std::string& actor) {
   for (const auto& [seq, id] : out.order) {
     auto g = out.groups.find(id);
     if (g == out.groups.end()) continue;
-    g->second.group.set_reassigned(true);
-    reassign_.push_back(std::move(g->second.group));
+    // Run again in full under a fresh id: whatever members the lapsed actor
+    // already sent stay an incomplete group of the old id, which the learner
+    // drops, and never mix with the rerun.
+    pb::TaskGroup& group = g->second.group;
+    const std::string original =
+        group.original_group_id().empty() ? group.group_id() : group.original_group_id();
+    const uint64_t key = ++reassign_seq_;
+    const std::string fresh = absl::StrCat(original, ".r", key);
+    Waiting waiting{std::move(group), id};
+    waiting.group.set_original_group_id(original);
+    waiting.group.set_group_id(fresh);
+    for (pb::TaskRef& t : *waiting.group.mutable_tasks()) t.set_group_id(fresh);
+    waiting.group.set_reassigned(true);
+    reassign_by_previous_[id] = key;
+    reassign_.emplace(key, std::move(waiting));
     out.groups.erase(g);
     ++moved;
   }
@@ -43,6 +73,20 @@ void CoordinatorService::RequeueLocked(const std::string& actor) {
     metrics_->GetCounter("agentgym_task_groups_reassigned_total",
                          "Task groups handed again after their actor's lease lapsed")
         ->Increment(static_cast<double>(moved));
+  }
+  int64_t dropped = 0;
+  while (reassign_.size() > options_.max_reassign_queue) {
+    reassign_by_previous_.erase(reassign_.begin()->second.previous_id);
+    reassign_.erase(reassign_.begin());
+    ++dropped;
+  }
+  if (dropped > 0) {
+    Log()->warn("{} groups waiting for reassignment dropped: over {} wait (no actor asks their "
+                "group size?)",
+                dropped, options_.max_reassign_queue);
+    metrics_->GetCounter("agentgym_task_groups_reassign_dropped_total",
+                         "Groups of lapsed actors dropped because too many waited")
+        ->Increment(static_cast<double>(dropped));
   }
 }
 
@@ -92,12 +136,16 @@ grpc::Status CoordinatorService::GetTasks(grpc::ServerContext*, const pb::GetTas
     }
   }
   std::vector<pb::TaskGroup> groups;
-  // Groups of lapsed actors go first, whole, if their env is still wanted and
-  // served; their size is the one originally asked for.
+  // Groups of lapsed actors go first, whole, to an actor that asks for their
+  // size (a group is never split or shrunk: a GRPO/RLOO group of one has no
+  // advantage), if their env is still wanted and served. The others wait
+  // for an actor that asks their size.
   for (auto it = reassign_.begin();
        it != reassign_.end() && static_cast<int32_t>(groups.size()) < req->num_groups();) {
-    if (!it->tasks().empty() && allowed.count(it->tasks(0).env()) > 0) {
-      groups.push_back(std::move(*it));
+    const pb::TaskGroup& g = it->second.group;
+    if (g.tasks_size() == req->group_size() && allowed.count(g.tasks(0).env()) > 0) {
+      reassign_by_previous_.erase(it->second.previous_id);
+      groups.push_back(std::move(it->second.group));
       it = reassign_.erase(it);
     } else {
       ++it;
@@ -119,6 +167,7 @@ grpc::Status CoordinatorService::GetTasks(grpc::ServerContext*, const pb::GetTas
           t->set_seed(seed);
           t->set_group_id(s.group_id);
           t->set_epoch(s.epoch);
+          t->set_group_size(req->group_size());
         }
         groups.push_back(std::move(g));
       }

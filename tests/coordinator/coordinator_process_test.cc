@@ -277,12 +277,19 @@ TEST(CoordinatorProcessTest, LapsedActorIsMarkedDownItsWorkReassignedAndItComesB
 
   auto other = Join(address, pb::ROLE_ACTOR);
   ASSERT_TRUE(other);
-  auto again = other->GetTasks(2, 1);
+  // Groups of 3 go only to an actor that asks for groups of 3.
+  auto singles = other->GetTasks(2, 1);
+  ASSERT_TRUE(singles.ok()) << singles.status();
+  for (const auto& g : singles->groups()) {
+    EXPECT_FALSE(g.reassigned());
+    EXPECT_EQ(g.tasks_size(), 1);
+  }
+  auto again = other->GetTasks(2, 3);
   ASSERT_TRUE(again.ok()) << again.status();
   ASSERT_EQ(again->groups_size(), 2);
   for (int i = 0; i < 2; ++i) {
     EXPECT_TRUE(again->groups(i).reassigned());
-    EXPECT_EQ(again->groups(i).group_id(), handed->groups(i).group_id());
+    EXPECT_EQ(again->groups(i).original_group_id(), handed->groups(i).group_id());
     EXPECT_EQ(again->groups(i).tasks_size(), 3);  // whole, as first handed out
   }
 
