@@ -128,7 +128,18 @@ BridgeEnvironment::BridgeEnvironment(UpstreamConfig config, std::unique_ptr<Acti
 
 BridgeEnvironment::~BridgeEnvironment() {
   to_close_.Close();
+  if (!closer_done_.WaitForNotificationWithTimeout(config_.close_timeout)) {
+    client_->Stop();  // the closes still queued fail at once
+  }
   closer_.join();
+}
+
+bool BridgeEnvironment::AbortIfBusy() {
+  if (!client_->Busy()) return false;
+  GetLogger("bridge")->warn("env '{}': aborting the upstream calls still in flight ({})",
+                            config_.name, config_.base_url);
+  client_->Stop();
+  return true;
 }
 
 void BridgeEnvironment::CloseUpstream(json id) const {
@@ -140,15 +151,22 @@ void BridgeEnvironment::CloseUpstream(json id) const {
 }
 
 void BridgeEnvironment::CloseLoop() {
+  int failed = 0;
   while (auto id = to_close_.Pop()) {
     json body = json::object();
     body[config_.session_key] = *id;
     auto reply = client_->Post(config_.close_path, body, config_.close_timeout);
     if (!reply.ok()) {
+      ++failed;
       GetLogger("bridge")->debug("env '{}': close of upstream env {} failed: {}", config_.name,
                                  IdText(*id), std::string(reply.status().message()));
     }
   }
+  if (failed > 0) {
+    GetLogger("bridge")->warn("env '{}': {} upstream envs could not be closed (see debug log)",
+                              config_.name, failed);
+  }
+  closer_done_.Notify();
 }
 
 absl::StatusOr<std::unique_ptr<Episode>> BridgeEnvironment::NewEpisode(

@@ -10,14 +10,17 @@
 // Each session maps to one upstream env id: created (and reset to the task) in
 // NewEpisode, closed when the episode is destroyed. Closes go through a
 // background thread so that Close RPCs and TTL reclaims never wait on a slow
-// upstream. Instruction: AgentGym servers state the goal inside the first
-// observation, so the bridge sets both to that text.
+// upstream; at destruction the pending closes get at most the close timeout
+// in all, then the rest are abandoned (and logged), so a hanging upstream
+// cannot hold up a shutdown. Instruction: AgentGym servers state the goal
+// inside the first observation, so the bridge sets both to that text.
 
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "core/bounded_queue.h"
 #include "env_server/bridge/action_parser.h"
 #include "env_server/bridge/bridge_config.h"
@@ -43,6 +46,11 @@ class BridgeEnvironment final : public Environment {
   // Asks the upstream to close env `id` soon; never blocks.
   void CloseUpstream(nlohmann::json id) const;
 
+  // For shutdown, once the grace period is over: if an upstream call is
+  // still in flight, aborts it and every later one (UNAVAILABLE, see
+  // UpstreamClient::Stop) and returns true; else changes nothing.
+  bool AbortIfBusy();
+
  private:
   BridgeEnvironment(UpstreamConfig config, std::unique_ptr<ActionParser> parser,
                     std::unique_ptr<UpstreamClient> client);
@@ -54,6 +62,7 @@ class BridgeEnvironment final : public Environment {
   std::unique_ptr<ActionParser> parser_;
   std::unique_ptr<UpstreamClient> client_;
   mutable BoundedQueue<nlohmann::json> to_close_{4096};
+  absl::Notification closer_done_;
   std::thread closer_;
 };
 

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/notification.h"
 #include "core/config.h"
 #include "core/logging.h"
 #include "env_server/bridge/bridge_env.h"
@@ -82,11 +83,13 @@ int main(int argc, char** argv) {
   if (!upstream_configs.ok()) return Fail(upstream_configs.status());
 
   std::map<std::string, std::unique_ptr<agentgym::env::Environment>> envs;
+  std::vector<bridge::BridgeEnvironment*> bridges;  // owned by `envs`, then by the server
   for (auto& c : *upstream_configs) {
     std::string name = c.name;
     auto env = bridge::BridgeEnvironment::Create(std::move(c));
     if (!env.ok()) return Fail(env.status());
     agentgym::GetLogger("bridge")->info("env '{}' -> {}", name, (*env)->config().base_url);
+    bridges.push_back(env->get());
     envs.emplace(name, *std::move(env));
   }
   agentgym::env::EnvServerOptions options;
@@ -107,7 +110,20 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&signals, &sig);
     agentgym::GetLogger("bridge")->info("signal {}: shutting down", sig);
-    (*server)->Shutdown();
+    // Calls in flight get the grace period. gRPC cancels them then, but its
+    // Shutdown still waits for their handlers, which may sit in an upstream
+    // call for its whole timeout (30 s by default): those calls are aborted
+    // when the grace runs out, so the process exits well within Docker's
+    // 10 s stop timeout.
+    const absl::Duration grace = absl::Seconds(5);
+    absl::Notification shut_down;
+    std::thread aborter([&] {
+      if (shut_down.WaitForNotificationWithTimeout(grace)) return;
+      for (auto* b : bridges) b->AbortIfBusy();
+    });
+    (*server)->Shutdown(grace);
+    shut_down.Notify();
+    aborter.join();
   });
   (*server)->Wait();
   watcher.join();

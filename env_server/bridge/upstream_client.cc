@@ -69,32 +69,69 @@ UpstreamClient::~UpstreamClient() = default;
 absl::StatusOr<UpstreamClient::Lease> UpstreamClient::Acquire(absl::Time deadline, bool fresh) {
   absl::MutexLock lock(&mu_);
   auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !idle_.empty() || open_ < pool_size_;
+    return stopped_ || !idle_.empty() || open_ < pool_size_;
   };
   if (!mu_.AwaitWithDeadline(absl::Condition(&available), deadline)) {
     return absl::DeadlineExceededError(absl::StrCat(
         "upstream '", env_, "' (", base_url_, "): all ", pool_size_,
         " connections stayed busy until the deadline (raise pool_size or timeouts_ms.request)"));
   }
+  if (stopped_) return StoppedError();
+  Lease lease;
   if (!idle_.empty()) {
-    Lease lease{std::move(idle_.back()), true};
+    lease = Lease{std::move(idle_.back()), true};
     idle_.pop_back();
-    if (!fresh) return lease;
-    --open_;  // the stale idle connection is replaced by a new one
+    if (fresh) {
+      --open_;  // the stale idle connection is replaced by a new one
+      lease = Lease{};
+    }
   }
-  ++open_;
-  auto client = std::make_unique<httplib::Client>(host_, port_);
-  client->set_keep_alive(true);
-  client->set_tcp_nodelay(true);  // headers and body go out as separate writes
-  return Lease{std::move(client), false};
+  if (lease.client == nullptr) {
+    ++open_;
+    lease.client = std::make_unique<httplib::Client>(host_, port_);
+    lease.client->set_keep_alive(true);
+    lease.client->set_tcp_nodelay(true);  // headers and body go out as separate writes
+  }
+  in_use_.insert(lease.client.get());
+  return lease;
 }
 
-void UpstreamClient::Release(std::unique_ptr<httplib::Client> client) {
+void UpstreamClient::Release(Lease& lease, bool keep) {
   absl::MutexLock lock(&mu_);
-  if (client == nullptr) {
-    --open_;  // dropped after a failure; a fresh one will be made
+  in_use_.erase(lease.client.get());
+  if (keep && !stopped_) {
+    idle_.push_back(std::move(lease.client));
   } else {
-    idle_.push_back(std::move(client));
+    --open_;  // dropped (its state is unknown after a failure); a fresh one will be made
+    // Destroyed here, under mu_ and out of in_use_, so Stop() never touches it.
+    lease.client.reset();
+  }
+}
+
+absl::Status UpstreamClient::StoppedError() const {
+  return absl::UnavailableError(absl::StrCat("upstream '", env_, "' (", base_url_,
+                                             "): the bridge is shutting down"));
+}
+
+bool UpstreamClient::Busy() {
+  absl::MutexLock lock(&mu_);
+  return !in_use_.empty();
+}
+
+void UpstreamClient::Stop() {
+  absl::MutexLock lock(&mu_);
+  stopped_ = true;
+  open_ -= static_cast<int>(idle_.size());
+  idle_.clear();
+  // httplib's stop() shuts down the socket of a request in progress, but is a
+  // no-op on a client whose request has not opened its socket yet (it waits
+  // for a connect in progress), so it is repeated until every lease is back.
+  const absl::Time give_up = absl::Now() + connect_timeout_ + absl::Seconds(1);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_use_.empty(); };
+  while (!in_use_.empty() && absl::Now() < give_up) {
+    for (httplib::Client* client : in_use_) client->stop();
+    mu_.AwaitWithDeadline(absl::Condition(&idle),
+                          std::min(give_up, absl::Now() + absl::Milliseconds(20)));
   }
 }
 
@@ -107,7 +144,7 @@ absl::StatusOr<json> UpstreamClient::Send(bool post, const std::string& target,
   for (int attempt = 0;; ++attempt) {
     auto lease = Acquire(start + timeout, /*fresh=*/attempt > 0);
     if (!lease.ok()) return lease.status();
-    std::unique_ptr<httplib::Client>* client = &lease->client;
+    httplib::Client* client = lease->client.get();
     const absl::Duration left = std::max(timeout - (absl::Now() - start), absl::Milliseconds(1));
     auto as_timeval = [](absl::Duration d, time_t* sec, time_t* usec) {
       int64_t us = absl::ToInt64Microseconds(d);
@@ -116,17 +153,21 @@ absl::StatusOr<json> UpstreamClient::Send(bool post, const std::string& target,
     };
     time_t sec, usec;
     as_timeval(std::min(connect_timeout_, left), &sec, &usec);
-    (*client)->set_connection_timeout(sec, usec);
+    client->set_connection_timeout(sec, usec);
     as_timeval(left, &sec, &usec);
-    (*client)->set_read_timeout(sec, usec);
-    (*client)->set_write_timeout(sec, usec);
-    httplib::Result res = post ? (*client)->Post(target.c_str(), body, "application/json")
-                               : (*client)->Get(target.c_str());
+    client->set_read_timeout(sec, usec);
+    client->set_write_timeout(sec, usec);
+    httplib::Result res = post ? client->Post(target.c_str(), body, "application/json")
+                               : client->Get(target.c_str());
     const std::string what = absl::StrCat("upstream '", env_, "' ", post ? "POST " : "GET ",
                                           Quote(target, 120), " (", base_url_, ")");
     if (!res) {
       httplib::Error error = res.error();
-      Release(nullptr);  // the connection's state is unknown: drop it
+      Release(*lease, /*keep=*/false);  // the connection's state is unknown: drop it
+      {
+        absl::MutexLock lock(&mu_);
+        if (stopped_) return StoppedError();  // aborted by Stop()
+      }
       if (lease->reused && attempt == 0 &&
           (error == httplib::Error::Read || error == httplib::Error::Write) &&
           absl::Now() - start < absl::Milliseconds(100) && absl::Now() - start < timeout / 2) {
@@ -149,7 +190,7 @@ absl::StatusOr<json> UpstreamClient::Send(bool post, const std::string& target,
     }
     const int status = res->status;
     std::string reply = std::move(res->body);
-    Release(std::move(*client));
+    Release(*lease, /*keep=*/true);
     if (status == 503) return absl::UnavailableError(absl::StrCat(what, ": HTTP 503 (busy)"));
     if (status == 429) return absl::ResourceExhaustedError(absl::StrCat(what, ": HTTP 429"));
     if (status == 404 || status == 405) {

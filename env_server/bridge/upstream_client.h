@@ -9,9 +9,11 @@
 //   INTERNAL           connection lost mid-reply, HTTP 4xx/5xx, a reply that is
 //                      not JSON; the message says which and how to fix it
 //   RESOURCE_EXHAUSTED HTTP 429
-// plus the codes the error rules give HTTP 200 {"error": ...} bodies.
+// plus the codes the error rules give HTTP 200 {"error": ...} bodies, and
+// UNAVAILABLE for every call once Stop() has been called.
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,15 @@ class UpstreamClient {
   absl::StatusOr<nlohmann::json> Get(const std::string& path, const std::string& key,
                                      const std::string& value, absl::Duration timeout);
 
+  // For shutdown: aborts the calls in flight (their sockets are shut down, so
+  // they fail at once with UNAVAILABLE instead of waiting out their timeout)
+  // and answers every later call with UNAVAILABLE. Returns once every call
+  // has ended, or after the connect timeout plus a second if one will not.
+  // Idempotent.
+  void Stop();
+  // Whether some call is in flight now.
+  bool Busy();
+
  private:
   UpstreamClient(const UpstreamConfig& config, std::string host, int port, std::string prefix);
   struct Lease {
@@ -48,7 +59,9 @@ class UpstreamClient {
     bool reused = false;  // it has carried requests before
   };
   absl::StatusOr<Lease> Acquire(absl::Time deadline, bool fresh);
-  void Release(std::unique_ptr<httplib::Client> client);
+  // Returns the connection to the pool (keep) or drops it.
+  void Release(Lease& lease, bool keep);
+  absl::Status StoppedError() const;
   absl::StatusOr<nlohmann::json> Send(bool post, const std::string& target,
                                       const std::string& body, absl::Duration timeout);
   absl::Status ErrorFromBody(const nlohmann::json& reply, const std::string& what) const;
@@ -67,6 +80,10 @@ class UpstreamClient {
   absl::Mutex mu_;
   std::vector<std::unique_ptr<httplib::Client>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // connections created and not destroyed
+  // The connections leased out: Stop() calls httplib's thread-safe stop() on
+  // them. A lease leaves this set (under mu_) before its client is destroyed.
+  std::set<httplib::Client*> in_use_ ABSL_GUARDED_BY(mu_);
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace agentgym::env::bridge

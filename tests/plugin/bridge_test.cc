@@ -45,6 +45,7 @@ class BridgeTest : public ::testing::Test {
       std::string name = c.name;
       auto env = BridgeEnvironment::Create(std::move(c));
       ASSERT_TRUE(env.ok()) << env.status();
+      bridges_[name] = env->get();
       envs.emplace(name, *std::move(env));
     }
     EnvServerOptions options;
@@ -72,7 +73,17 @@ class BridgeTest : public ::testing::Test {
     return client_->Create(req);
   }
 
+  // Blocks (bounded) until `n` "slow" steps hang in the fake.
+  void AwaitSlowSteps(int n) {
+    absl::Notification never;
+    for (int i = 0; i < 3000 && fake_->slow_waiting() < n; ++i) {
+      never.WaitForNotificationWithTimeout(absl::Milliseconds(10));  // bounded wait for the fake
+    }
+    ASSERT_EQ(fake_->slow_waiting(), n);
+  }
+
   std::unique_ptr<FakeAgentGymServer> fake_;
+  std::map<std::string, BridgeEnvironment*> bridges_;  // owned by server_
   std::unique_ptr<EnvServer> server_;
   std::unique_ptr<EnvClient> client_;
 };
@@ -155,7 +166,9 @@ TEST_F(BridgeTest, PlaysAFullEpisodeThroughEveryFlavor) {
     auto created = Create(env, /*index=*/2);  // the secret is 3
     ASSERT_TRUE(created.ok()) << created.status();
     EXPECT_NE(created->observation().find("Pick a number"), std::string::npos);
-    if (env == "sciworld") EXPECT_NE(created->observation().find("Task: find"), std::string::npos);
+    if (env == "sciworld") {
+      EXPECT_NE(created->observation().find("Task: find"), std::string::npos);
+    }
     auto wrong = client_->Step(created->session_id(), raw ? "pick 1" : "Thought: low.\nAction: pick 1");
     ASSERT_TRUE(wrong.ok()) << wrong.status();
     EXPECT_EQ(wrong->observation(), "Go higher.");
@@ -266,6 +279,34 @@ TEST_F(BridgeTest, ASlowUpstreamTimesOutAndNeverBlocksOtherSessions) {
   fake_->ReleaseSlow();
   ASSERT_TRUE(slow_done.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_TRUE(slow_result.ok()) << slow_result.status();
+}
+
+TEST_F(BridgeTest, AbortIfBusyEndsAStepStuckUpstreamAndRefusesLaterCalls) {
+  Serve({MustResolve("textcraft", {{"base_url", fake_->BaseUrl("textcraft")},
+                                   {"timeouts_ms", {{"request", 600000}}}}),
+         MustResolve("babyai", {{"base_url", fake_->BaseUrl("babyai")}})});
+  auto stuck = Create("textcraft");
+  auto other = Create("textcraft");
+  ASSERT_TRUE(stuck.ok() && other.ok());
+  absl::Notification stuck_done;
+  absl::StatusOr<v1::StepResult> stuck_result;
+  client_->StepAsync(stuck->session_id(), "Action: slow", [&](absl::StatusOr<v1::StepResult> r) {
+    stuck_result = std::move(r);
+    stuck_done.Notify();
+  });
+  AwaitSlowSteps(1);
+  EXPECT_FALSE(bridges_["babyai"]->AbortIfBusy());  // nothing in flight: left alone
+  EXPECT_TRUE(bridges_["textcraft"]->AbortIfBusy());
+  // The step ends now, not when its 10-minute upstream timeout would.
+  ASSERT_TRUE(stuck_done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_EQ(stuck_result.status().code(), absl::StatusCode::kUnavailable) << stuck_result.status();
+  EXPECT_NE(stuck_result.status().message().find("shutting down"), std::string::npos);
+  EXPECT_EQ(fake_->slow_waiting(), 1);  // the upstream itself is still stuck
+  auto later = client_->Step(other->session_id(), "Action: pick 1");
+  EXPECT_EQ(later.status().code(), absl::StatusCode::kUnavailable) << later.status();
+  auto babyai = Create("babyai");  // other upstreams keep working
+  ASSERT_TRUE(babyai.ok()) << babyai.status();
+  EXPECT_TRUE(client_->Step(babyai->session_id(), "Action: pick 1").ok());
 }
 
 }  // namespace

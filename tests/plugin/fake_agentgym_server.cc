@@ -115,7 +115,7 @@ void FakeAgentGymServer::Route(const std::string& name) {
                              ? body["action"].get<std::string>() : "";
     if (action == "slow") {
       ++slow_waiting_;
-      release_slow_.WaitForNotificationWithTimeout(absl::Seconds(30));
+      release_slow_.WaitForNotification();  // Stop() releases it too
       --slow_waiting_;
     }
     if (action == "crash") return Reply(res, {{"error", "Traceback: ValueError: simulator crashed"}});

@@ -11,7 +11,7 @@
 //
 // The game: "pick N" finds the number (task index % 9) + 1; wrong picks say
 // higher/lower; anything else is invalid; the env ends (done) after 10 steps.
-// The action "slow" blocks its reply until ReleaseSlow() (or 30 s), to stand
+// The action "slow" blocks its reply until ReleaseSlow() or Stop(), to stand
 // in for a stuck upstream.
 
 #include <atomic>

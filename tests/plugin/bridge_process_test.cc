@@ -1,0 +1,67 @@
+// The agentgym-env-bridge binary as a process, against an in-process
+// AgentGym-compatible fake: SIGTERM while a step hangs upstream. The calls in
+// flight get the 5 s grace period; one still stuck in its upstream call is
+// then aborted, so the process exits 0 instead of waiting out the upstream
+// timeout (10 minutes here, so a bridge that waits is killed by Stop()).
+
+#include <memory>
+
+#include "absl/synchronization/notification.h"
+#include "env_server/client/env_client.h"
+#include "gtest/gtest.h"
+#include "tests/plugin/child_process.h"
+#include "tests/plugin/fake_agentgym_server.h"
+
+namespace agentgym::env {
+namespace {
+
+using agentgym::testing::ChildProcess;
+using agentgym::testing::FakeAgentGymServer;
+
+TEST(BridgeProcessTest, SigtermWhileAStepHangsUpstreamExitsAfterTheGracePeriod) {
+  auto fake = FakeAgentGymServer::Start();
+  ASSERT_TRUE(fake.ok()) << fake.status();
+  auto bridge = ChildProcess::StartServer(
+      {AG_BRIDGE_BINARY, "--listen", "127.0.0.1:0", "--log-level", "warn", "--upstream",
+       "textcraft=" + (*fake)->BaseUrl("textcraft"), "--set",
+       "envs.textcraft.timeouts_ms.request=600000"},
+      {});
+  ASSERT_TRUE(bridge.ok()) << bridge.status();
+  EnvClientOptions options;
+  options.target = (*bridge)->address();
+  options.timeout = absl::Seconds(120);
+  options.max_attempts = 1;
+  auto client = EnvClient::Create(options);
+  ASSERT_TRUE(client.ok());
+  v1::CreateRequest create;
+  create.set_env("textcraft");
+  create.set_task_id("default/train/1");
+  auto session = (*client)->Create(create);
+  ASSERT_TRUE(session.ok()) << session.status();
+
+  absl::Notification step_done;
+  absl::StatusOr<v1::StepResult> step;
+  (*client)->StepAsync(session->session_id(), "Action: slow",
+                       [&](absl::StatusOr<v1::StepResult> r) {
+                         step = std::move(r);
+                         step_done.Notify();
+                       });
+  absl::Notification never;
+  for (int i = 0; i < 3000 && (*fake)->slow_waiting() == 0; ++i) {
+    never.WaitForNotificationWithTimeout(absl::Milliseconds(10));  // bounded wait for the fake
+  }
+  ASSERT_EQ((*fake)->slow_waiting(), 1);
+
+  // Stop() sends SIGTERM and kills the process (returning -1) if it has not
+  // exited within a minute; the upstream call would hold it for ten.
+  EXPECT_EQ((*bridge)->Stop(absl::Seconds(60)), 0)
+      << "the bridge did not exit on SIGTERM while a step hung upstream";
+  ASSERT_TRUE(step_done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_FALSE(step.ok());  // the client saw the server go away, not a result
+  EXPECT_EQ((*fake)->slow_waiting(), 1) << "the fake was released before the bridge exited";
+  client->reset();
+  (*fake)->Stop();
+}
+
+}  // namespace
+}  // namespace agentgym::env
