@@ -236,7 +236,10 @@ absl::StatusOr<UpstreamConfig> ResolveUpstream(const std::string& name, const js
   c.close_path = r.Str("close_path");
   c.score_scale = r.Num("score_scale");
   c.success_field = r.Str("success.field");
-  c.success_min = r.Num("success.min");
+  const std::string success_test = r.Str("success.test");
+  c.success_value = r.Num("success.value");
+  c.success_when_done = r.Bool("success.when_done");
+  c.success_ends_episode = r.Bool("success.ends_episode");
   c.max_turns = static_cast<int32_t>(r.Num("max_turns"));
   c.error_field = r.Str("errors.field");
   c.error_default_code = r.Code("errors.default_code");
@@ -273,6 +276,20 @@ absl::StatusOr<UpstreamConfig> ResolveUpstream(const std::string& name, const js
   if (!no_match.ok()) return absl::InvalidArgumentError(absl::StrCat("bridge env '", name, "': ", no_match.status().message()));
   c.action.pick = *pick;
   c.action.on_no_match = *no_match;
+  if (success_test == "equals") {
+    c.success_test = UpstreamConfig::SuccessTest::kEquals;
+  } else if (success_test == "above") {
+    c.success_test = UpstreamConfig::SuccessTest::kAbove;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bridge env '", name, "': success.test must be equals or above (got '", success_test,
+        "'); a threshold on partial credit is not a success test"));
+  }
+  if (!c.success_when_done && !c.success_ends_episode) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bridge env '", name, "': success.when_done: false needs success.ends_episode: true "
+        "(a success must end the episode)"));
+  }
   if (c.base_url.rfind("http://", 0) != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "bridge env '", name, "': base_url must be set to http://host:port (got '", c.base_url, "')"));

@@ -47,8 +47,16 @@ struct UpstreamConfig {
   std::string step_path, action_key, observation_field, reward_field, done_field, score_field;
   std::string observation_path, close_path;
   double score_scale = 1.0;
+  // Success: `success_field` of the step reply equals (within 1e-9) or is
+  // above `success_value`; judged on done steps only unless
+  // !success_when_done, in which case a success ends the episode
+  // (success_ends_episode). "" = the env never reports success.
+  enum class SuccessTest { kEquals, kAbove };
   std::string success_field;
-  double success_min = 1.0;
+  SuccessTest success_test = SuccessTest::kEquals;
+  double success_value = 1.0;
+  bool success_when_done = true;
+  bool success_ends_episode = false;
   int32_t max_turns = 0;
   std::string error_field;
   absl::StatusCode error_default_code = absl::StatusCode::kInternal;

@@ -75,9 +75,14 @@ class BridgeEpisode final : public Episode {
         if (!score.ok()) return score.status();
         out.score = std::clamp(*score * c.score_scale, 0.0, 1.0);
       }
-      if (out.done && !c.success_field.empty()) {
+      if (!c.success_field.empty() && (out.done || !c.success_when_done)) {
         auto v = Number(c.name, *reply, c.success_field);
-        out.success = v.ok() && *v >= c.success_min;
+        if (!v.ok()) return v.status();
+        out.success = c.success_test == UpstreamConfig::SuccessTest::kAbove
+                          ? *v > c.success_value
+                          : std::abs(*v - c.success_value) <=
+                                1e-9 * std::max(1.0, std::abs(c.success_value));
+        if (out.success && c.success_ends_episode) out.done = true;
       }
       if (c.score_field.empty()) out.score = out.success ? 1.0 : 0.0;
       json upstream = reply->is_object() ? *reply : json::object();

@@ -104,6 +104,31 @@ TEST_F(BridgeTest, ShippedTableDescribesEveryKnownEnvsQuirks) {
   EXPECT_EQ(c["webshop"].observation_field, "state");
   EXPECT_TRUE(c["webshop"].reset_fetch_observation);
   EXPECT_EQ(c["babyai"].action.strip_suffixes, std::vector<std::string>{"</s>"});
+  // Success is each server's own signal, never a threshold on partial credit.
+  using Test = UpstreamConfig::SuccessTest;
+  for (const char* f : kFlavors) {
+    SCOPED_TRACE(f);
+    const UpstreamConfig& u = c[f];
+    if (std::string(f) == "babyai") {
+      EXPECT_EQ(u.success_field, "reward");
+      EXPECT_EQ(u.success_test, Test::kAbove);
+      EXPECT_DOUBLE_EQ(u.success_value, 0);
+      EXPECT_FALSE(u.success_when_done);
+      EXPECT_TRUE(u.success_ends_episode);
+    } else if (std::string(f) == "sciworld") {
+      EXPECT_EQ(u.success_field, "score");
+      EXPECT_EQ(u.success_test, Test::kEquals);
+      EXPECT_DOUBLE_EQ(u.success_value, 100);
+      EXPECT_TRUE(u.success_when_done);
+    } else {
+      EXPECT_EQ(u.success_field, "reward");
+      EXPECT_EQ(u.success_test, Test::kEquals);
+      EXPECT_DOUBLE_EQ(u.success_value, 1);
+      EXPECT_TRUE(u.success_when_done);
+    }
+  }
+  EXPECT_EQ(c["babyai"].reward_field, "reward");  // its `score` is a running sum
+  EXPECT_EQ(c["webshop"].score_field, "reward");
 }
 
 TEST_F(BridgeTest, OverridesMergeOverThePresetAndBadConfigsAreRefused) {
@@ -124,6 +149,14 @@ TEST_F(BridgeTest, OverridesMergeOverThePresetAndBadConfigsAreRefused) {
                                           {"errors", {{"default_code", "NOPE"}}}})
                 .status().code(),
             absl::StatusCode::kInvalidArgument);
+  for (const char* test : {"at_least", "min", ""}) {
+    auto threshold = ResolveUpstream("webshop", {{"base_url", "http://h:1"},
+                                                 {"success", {{"test", test}}}});
+    EXPECT_EQ(threshold.status().code(), absl::StatusCode::kInvalidArgument) << test;
+  }
+  auto never_ends = ResolveUpstream("babyai", {{"base_url", "http://h:1"},
+                                               {"success", {{"ends_episode", false}}}});
+  EXPECT_EQ(never_ends.status().code(), absl::StatusCode::kInvalidArgument);
   UpstreamConfig bad_regex = MustResolve("textcraft", {{"base_url", "http://h:1"},
                                                        {"action", {{"pattern", "("}}}});
   EXPECT_EQ(BridgeEnvironment::Create(bad_regex).status().code(),
@@ -178,7 +211,8 @@ TEST_F(BridgeTest, PlaysAFullEpisodeThroughEveryFlavor) {
     EXPECT_EQ(right->observation(), "Correct!");
     EXPECT_TRUE(right->done());
     EXPECT_TRUE(right->success());
-    EXPECT_DOUBLE_EQ(right->score(), 1.0);
+    // BabyAI rewards a success on step 2 of 10 with 1 - 0.9 * 2 / 10.
+    EXPECT_DOUBLE_EQ(right->score(), env == "babyai" ? 0.82 : 1.0);
     EXPECT_EQ(right->turn(), 2);
     EXPECT_EQ(client_->Step(created->session_id(), "pick 3").status().code(),
               absl::StatusCode::kFailedPrecondition);
@@ -307,6 +341,77 @@ TEST_F(BridgeTest, AbortIfBusyEndsAStepStuckUpstreamAndRefusesLaterCalls) {
   auto babyai = Create("babyai");  // other upstreams keep working
   ASSERT_TRUE(babyai.ok()) << babyai.status();
   EXPECT_TRUE(client_->Step(babyai->session_id(), "Action: pick 1").ok());
+}
+
+// Plays `actions` as one episode and returns its last step.
+struct Played {
+  v1::StepResult last;
+  int steps = 0;
+};
+
+TEST_F(BridgeTest, SuccessIsEachServersOwnSignalNeverPartialCredit) {
+  ServeAllFlavors();
+  // Task index 2: the secret is 3; "pick 9" is far off, "pick 4" a near miss.
+  auto play = [&](const std::string& env, const std::vector<std::string>& picks) {
+    Played p;
+    auto created = Create(env, /*index=*/2);
+    EXPECT_TRUE(created.ok()) << created.status();
+    if (!created.ok()) return p;
+    const bool raw = env == "webarena" || env == "searchqa";  // no Action: parsing
+    for (const auto& pick : picks) {
+      auto r = client_->Step(created->session_id(), raw ? pick : "Action: " + pick);
+      EXPECT_TRUE(r.ok()) << r.status();
+      if (!r.ok()) break;
+      p.last = *r;
+      ++p.steps;
+      EXPECT_TRUE(!r->success() || r->done()) << "success without done";
+      if (r->done() || r->truncated()) break;
+    }
+    EXPECT_TRUE(client_->Close(created->session_id()).ok());
+    return p;
+  };
+  const std::vector<std::string> nine_misses(9, "pick 9");
+  auto with = [](std::vector<std::string> v, const std::string& last) {
+    v.push_back(last);
+    return v;
+  };
+
+  // BabyAI: a success on the last of its 10 steps earns 1 - 0.9 * 10 / 10 =
+  // 0.0999...; AgentGym's server even reports done = false for it. It is a
+  // success, and it ends the episode.
+  Played late = play("babyai", with(nine_misses, "pick 3"));
+  EXPECT_EQ(late.steps, 10);
+  EXPECT_TRUE(late.last.done());
+  EXPECT_TRUE(late.last.success());
+  EXPECT_NEAR(late.last.score(), 0.1, 1e-9);
+  EXPECT_NEAR(late.last.reward(), 0.1, 1e-9);
+  Played lost = play("babyai", with(nine_misses, "pick 9"));
+  EXPECT_TRUE(lost.last.done());
+  EXPECT_FALSE(lost.last.success());
+  EXPECT_DOUBLE_EQ(lost.last.score(), 0.0);
+
+  // Partial credit is a score, not a success.
+  Played sciworld = play("sciworld", with(nine_misses, "pick 4"));  // progress 30 of 100
+  EXPECT_TRUE(sciworld.last.done());
+  EXPECT_FALSE(sciworld.last.success());
+  EXPECT_DOUBLE_EQ(sciworld.last.score(), 0.3);
+  Played webshop = play("webshop", {"pick 4"});  // bought a partly matching item
+  EXPECT_EQ(webshop.steps, 1);
+  EXPECT_TRUE(webshop.last.done());
+  EXPECT_FALSE(webshop.last.success());
+  EXPECT_DOUBLE_EQ(webshop.last.score(), 0.5);
+  EXPECT_DOUBLE_EQ(webshop.last.reward(), 0.5);
+  Played searchqa = play("searchqa", {"pick 4", "pick 3"});  // a format score, then EM
+  EXPECT_EQ(searchqa.steps, 2);
+  EXPECT_TRUE(searchqa.last.success());
+  Played format_only = play("searchqa", {"pick 4"});
+  EXPECT_FALSE(format_only.last.done());
+  EXPECT_FALSE(format_only.last.success());
+  for (const char* env : {"textcraft", "webarena"}) {
+    Played timed_out = play(env, with(nine_misses, "pick 9"));
+    EXPECT_TRUE(timed_out.last.done()) << env;
+    EXPECT_FALSE(timed_out.last.success()) << env;
+  }
 }
 
 }  // namespace

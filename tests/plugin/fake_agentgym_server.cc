@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <regex>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +13,8 @@ namespace agentgym::testing {
 namespace {
 
 using json = nlohmann::json;
+
+constexpr int kMaxSteps = 10;  // an env ends (done) after this many steps
 
 // One AgentGym env server's wire quirks.
 struct Flavor {
@@ -23,19 +27,28 @@ struct Flavor {
   double score_max = 0;  // 0 = no score field
   bool reset_is_text = false;
   bool sciworld_reset = false;  // {task_description, observation}
+  // How each server rewards (see fake_agentgym_server.h): BabyAI's
+  // 1 - 0.9 * steps / max_steps on success with a running-sum score; partial
+  // credit for a pick one off the secret (a score, or a reward that may end
+  // the episode).
+  bool babyai_reward = false;
+  double partial_score = 0;   // sciworld: progress score (of score_max)
+  double partial_reward = 0;  // webshop, searchqa: reward for a near miss
+  bool partial_ends = false;  // webshop: a near miss is a purchase, so done
 };
 
 const std::map<std::string, Flavor>& Flavors() {
   static const auto* flavors = new std::map<std::string, Flavor>{
       {"textcraft", Flavor{}},
-      {"babyai", Flavor{.score_max = 1}},
-      {"sciworld", Flavor{.score_max = 100, .sciworld_reset = true}},
+      {"babyai", Flavor{.score_max = 1, .babyai_reward = true}},
+      {"sciworld", Flavor{.score_max = 100, .sciworld_reset = true, .partial_score = 30}},
       {"webarena", Flavor{.session_key = "env_idx", .task_key = "idx",
                           .create_id_field = "env_idx", .done_field = "terminated"}},
       {"searchqa", Flavor{.session_key = "env_idx", .task_key = "id", .task_in_create = true,
-                          .create_id_field = "", .reset_is_text = true}},
+                          .create_id_field = "", .reset_is_text = true, .partial_reward = 0.2}},
       {"webshop", Flavor{.session_key = "env_idx", .task_key = "session_id",
-                         .create_id_field = "", .observation_field = "state"}},
+                         .create_id_field = "", .observation_field = "state",
+                         .partial_reward = 0.5, .partial_ends = true}},
   };
   return *flavors;
 }
@@ -97,13 +110,15 @@ void FakeAgentGymServer::Route(const std::string& name) {
     if (body.is_discarded() || !body.contains(f.session_key) || !game_of(body[f.session_key], &g)) {
       return Reply(res, {{"error", "env not found"}});
     }
+    int secret = g->secret;
     if (body.contains(f.task_key) && body[f.task_key].is_number_integer()) {
-      g->secret = body[f.task_key].get<int>() % 9 + 1;
+      secret = body[f.task_key].get<int>() % 9 + 1;
     } else if (!f.task_in_create) {
       res.status = 422;  // FastAPI's answer to a missing field
       return Reply(res, {{"detail", "field required: " + f.task_key}});
     }
-    *g = Game{g->secret, 0, false};
+    *g = Game{};
+    g->secret = secret;
     const std::string text = "Pick a number from 1 to 9 with: pick N.";
     if (f.reset_is_text) return Reply(res, text);
     if (f.sciworld_reset) return Reply(res, {{"task_description", "Task: find the number."}, {"observation", text}});
@@ -130,23 +145,44 @@ void FakeAgentGymServer::Route(const std::string& name) {
     }
     std::string obs;
     double reward = 0;
+    bool won = false;
+    bool near_miss = false;
     std::smatch m;
     ++g->steps;
     if (std::regex_match(action, m, std::regex("pick ([0-9]{1,3})"))) {
       int n = std::stoi(m[1]);
       if (n == g->secret) {
         obs = "Correct!";
-        reward = 1;
+        won = true;
         g->done = true;
       } else {
+        near_miss = std::abs(n - g->secret) == 1;
         obs = n < g->secret ? "Go higher." : "Go lower.";
       }
     } else {
       obs = "Invalid action: '" + action.substr(0, 40) + "'.";
     }
-    if (g->steps >= 10) g->done = true;
-    json out = {{f.observation_field, obs}, {"reward", reward}, {f.done_field, g->done}};
-    if (f.score_max > 0) out["score"] = reward * f.score_max;
+    if (won) {
+      // BabyAI (minigrid): 1 - 0.9 * step_count / max_steps, only on success.
+      reward = f.babyai_reward ? 1 - 0.9 * g->steps / kMaxSteps : 1;
+    } else if (near_miss && f.partial_reward > 0) {
+      reward = f.partial_reward;
+      if (f.partial_ends) g->done = true;
+    }
+    if (near_miss) g->progress = std::max(g->progress, f.partial_score);
+    if (g->steps >= kMaxSteps) g->done = true;
+    g->score_sum += reward;
+    bool done = g->done;
+    // AgentGym's BabyAI server reports done only when the reward is above 0.5
+    // (agentenv_babyai/environment.py, BabyAI.update), so a late success
+    // comes back with done = false.
+    if (f.babyai_reward && won && reward <= 0.5) done = false;
+    json out = {{f.observation_field, obs}, {"reward", reward}, {f.done_field, done}};
+    if (f.babyai_reward) {
+      out["score"] = g->score_sum;  // a running sum of the rewards, as upstream
+    } else if (f.score_max > 0) {
+      out["score"] = won ? f.score_max : g->progress;
+    }
     Reply(res, out);
   });
   server_->Get(p + "/observation", [=](const httplib::Request& req, httplib::Response& res) {

@@ -11,6 +11,13 @@
 //
 // The game: "pick N" finds the number (task index % 9) + 1; wrong picks say
 // higher/lower; anything else is invalid; the env ends (done) after 10 steps.
+// Rewards follow each real server: a win gives reward 1 (score 100 on
+// sciworld), except on babyai, which gives BabyAI's 1 - 0.9 * steps / 10, a
+// running-sum `score`, and done = false for a win rewarded 0.5 or less, as
+// AgentGym's BabyAI server does. A pick one off the secret earns partial
+// credit where the real env has some: sciworld score 30 (of 100), searchqa
+// reward 0.2 (a format score), webshop reward 0.5 and done (a purchase that
+// matches only in part).
 // The action "slow" blocks its reply until ReleaseSlow() or Stop(), to stand
 // in for a stuck upstream.
 
@@ -50,6 +57,8 @@ class FakeAgentGymServer {
     int secret = 1;
     int steps = 0;
     bool done = false;
+    double progress = 0;   // sciworld's partial score
+    double score_sum = 0;  // babyai's running score
   };
   FakeAgentGymServer() = default;
   void Route(const std::string& flavor);
