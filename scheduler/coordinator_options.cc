@@ -25,7 +25,7 @@ const std::vector<std::string> kCoordinatorKeys = {
     "listen",          "lease_ms",          "heartbeat_interval_ms", "forget_after_ms",
     "reap_interval_ms", "status_window",    "metrics_listen",        "metrics_jsonl",
     "state_file",      "learner_address",   "rendezvous_address",    "list_tasks_timeout_ms",
-    "sampler"};
+    "verify_config_tasks", "sampler"};
 const std::vector<std::string> kSamplerKeys = {"seed", "allow_repeats",
                                                "distinct_seeds_in_group"};
 const std::vector<std::string> kEnvKeys = {"name", "weight", "tasks"};
@@ -61,6 +61,11 @@ absl::StatusOr<EnvTask> ParseTask(const YAML::Node& t, const std::string& where)
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat(where, " must be a task id or {id, type}"));
+  }
+  if (IsTestSplitTaskId(task.task_id)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, " '", task.task_id,
+        "' is a test-split task id; the coordinator hands out train tasks only"));
   }
   return task;
 }
@@ -180,6 +185,8 @@ absl::StatusOr<CoordinatorServerOptions> CoordinatorOptionsFromConfig(const Conf
   AG_ASSIGN_OR_RETURN(s.learner_address, OptionalAddress(config, "coordinator.learner_address"));
   AG_ASSIGN_OR_RETURN(s.rendezvous_address,
                       OptionalAddress(config, "coordinator.rendezvous_address"));
+  AG_ASSIGN_OR_RETURN(s.verify_config_tasks,
+                      config.GetOr<bool>("coordinator.verify_config_tasks", s.verify_config_tasks));
   AG_ASSIGN_OR_RETURN(s.sampler.seed, config.GetOr<uint64_t>("coordinator.sampler.seed", 0));
   AG_ASSIGN_OR_RETURN(s.sampler.allow_repeats,
                       config.GetOr<bool>("coordinator.sampler.allow_repeats", false));

@@ -40,6 +40,10 @@ learner: {anything: 1}  # another component's section
   EXPECT_EQ(o->service.envs[0].tasks.size(), 2u);
   EXPECT_EQ(o->service.curriculum.per_env.at("babyai").stage_starts[1], 50);
   EXPECT_EQ(o->service.curriculum.adaptive.window, 4);
+  EXPECT_TRUE(o->service.verify_config_tasks);
+  auto off = FromYaml(std::string(kEnvs) + "coordinator: {verify_config_tasks: false}\n");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->service.verify_config_tasks);
 }
 
 // Every mistake is an error that names the key, never a setting ignored.
@@ -67,6 +71,12 @@ TEST(CoordinatorOptionsTest, MistakesAreErrorsNamingTheKey) {
            {"envs: [{name: textcraft, tasks: [{type: a}]}]\n", "envs[0].tasks[0].id is required"},
            {"envs: [{name: textcraft, tasks: [{id: a, typ: b}]}]\n", "'envs[0].tasks[0]': typ"},
            {"envs: [[textcraft]]\n", "envs[0] must be an env name"},
+           {"envs: [{name: textcraft, tasks: [depth1/train/0, depth1/test/3]}]\n",
+            "envs[0].tasks[1] 'depth1/test/3' is a test-split task id"},
+           {"envs: [{name: textcraft, tasks: [{id: depth1/test/3}]}]\n",
+            "envs[0].tasks[0] 'depth1/test/3' is a test-split task id"},
+           {"coordinator: {verify_config_tasks: maybe}\n" + envs,
+            "coordinator.verify_config_tasks"},
            {envs + "curriculum: {horizon: [10]}\n", "'curriculum': horizon"},
            {envs + "curriculum: {stage_steps: 50}\n", "no horizons"},
            {envs + "curriculum: {horizons: [10, 20], stage_steps: 5, stage_starts: [0, 5]}\n",

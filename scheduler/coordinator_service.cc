@@ -48,6 +48,11 @@ absl::StatusOr<std::unique_ptr<CoordinatorService>> CoordinatorService::Create(
                              std::move(curriculum), std::move(sampler)));
   {
     absl::MutexLock lock(&service->mu_);
+    if (service->fetcher_ != nullptr && service->options_.verify_config_tasks) {
+      for (const EnvSpec& e : service->options_.envs) {
+        if (!e.tasks.empty()) service->unverified_.insert(e.name);
+      }
+    }
     AG_RETURN_IF_ERROR(service->LoadStateLocked());
     service->UpdateMetricsLocked(service->StatusLocked());
   }
@@ -117,7 +122,8 @@ pb::Directives CoordinatorService::DirectivesLocked() const {
 void CoordinatorService::QueueTaskFetchesLocked(const Component& c) {
   if (c.role != pb::ROLE_ENV_SERVER || fetcher_ == nullptr || shutting_down_) return;
   for (const std::string& env : c.capabilities.envs()) {
-    if (!sampler_.Knows(env) || sampler_.HasTasks(env) || fetching_.count(env) > 0) continue;
+    if (!sampler_.Knows(env) || fetching_.count(env) > 0) continue;
+    if (sampler_.HasTasks(env) && unverified_.count(env) == 0) continue;
     fetching_.insert(env);
     fetch_queue_.push_back(Fetch{c.address, env});
   }
@@ -137,23 +143,81 @@ void CoordinatorService::FetchLoop() {
     auto tasks = fetcher_->ListTrainTasks(job.address, job.env);
     mu_.Lock();
     fetching_.erase(job.env);
-    if (!tasks.ok()) {
-      Log()->warn("cannot fetch train tasks of '{}' from {}: {} (retrying on its next heartbeat)",
-                  job.env, job.address, tasks.status().ToString());
-      continue;
-    }
-    if (sampler_.HasTasks(job.env)) continue;
-    size_t count = tasks->size();
-    absl::Status set = sampler_.SetTasks(job.env, *std::move(tasks));
-    if (set.ok()) {
-      Log()->info("env '{}': {} train tasks from {}", job.env, count, job.address);
-      BumpLocked();
-    } else {
-      Log()->warn("env '{}' from {}: {}", job.env, job.address, set.ToString());
-    }
+    TakeFetchedLocked(job.address, job.env, std::move(tasks));
   }
   fetch_queue_.clear();
   fetching_.clear();
+}
+
+void CoordinatorService::TakeFetchedLocked(const std::string& address, const std::string& env,
+                                           absl::StatusOr<std::vector<EnvTask>> tasks) {
+  const bool verifying = unverified_.count(env) > 0;
+  if (!tasks.ok()) {
+    if (verifying && tasks.status().code() == absl::StatusCode::kUnimplemented) {
+      // A server that cannot list its tasks cannot be checked against.
+      Log()->warn("env '{}': the server at {} does not implement ListTasks, so its configured "
+                  "task list is used unchecked ({})",
+                  env, address, tasks.status().ToString());
+      unverified_.erase(env);
+      BumpLocked();
+      return;
+    }
+    Log()->warn("cannot fetch train tasks of '{}' from {}: {} (retrying on its next heartbeat{})",
+                env, address, tasks.status().ToString(),
+                verifying ? "; its configured tasks wait for this check" : "");
+    return;
+  }
+  if (verifying) {
+    std::set<std::string> train;
+    for (const EnvTask& t : *tasks) train.insert(t.task_id);
+    std::vector<EnvTask> kept;
+    std::vector<std::string> refused;
+    for (EnvTask& t : sampler_.TasksOf(env)) {
+      if (train.count(t.task_id) > 0) {
+        kept.push_back(std::move(t));
+      } else {
+        refused.push_back(t.task_id);
+      }
+    }
+    unverified_.erase(env);
+    BumpLocked();
+    if (refused.empty()) {
+      Log()->info("env '{}': all {} configured tasks are train tasks of {}", env, kept.size(),
+                  address);
+      return;
+    }
+    metrics_->GetCounter("agentgym_config_tasks_refused_total",
+                         "Configured task ids that are not train tasks of their env server",
+                         {{"env", env}})
+        ->Increment(static_cast<double>(refused.size()));
+    const size_t shown = std::min<size_t>(refused.size(), 5);
+    const std::string names = absl::StrCat(
+        absl::StrJoin(refused.begin(), refused.begin() + shown, ", "),
+        refused.size() > shown ? absl::StrCat(" and ", refused.size() - shown, " more") : "");
+    if (kept.empty()) {
+      refused_.insert(env);
+      Log()->error("env '{}': none of its {} configured tasks is a train task of the env "
+                   "server at {} (not listed by ListTasks(train): {}); the env gets no tasks: "
+                   "fix its `tasks:` in the config",
+                   env, refused.size(), address, names);
+      return;
+    }
+    Log()->error("env '{}': {} configured tasks are not train tasks of the env server at {} "
+                 "and are never handed out: {}",
+                 env, refused.size(), address, names);
+    absl::Status set = sampler_.SetTasks(env, std::move(kept));
+    if (!set.ok()) Log()->warn("env '{}': {}", env, set.ToString());
+    return;
+  }
+  if (sampler_.HasTasks(env)) return;
+  size_t count = tasks->size();
+  absl::Status set = sampler_.SetTasks(env, *std::move(tasks));
+  if (set.ok()) {
+    Log()->info("env '{}': {} train tasks from {}", env, count, address);
+    BumpLocked();
+  } else {
+    Log()->warn("env '{}' from {}: {}", env, address, set.ToString());
+  }
 }
 
 bool CoordinatorService::WaitForTaskFetches(absl::Duration timeout) {

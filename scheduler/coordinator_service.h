@@ -39,6 +39,12 @@ struct CoordinatorOptions {
   // the paused flag are saved on every change and loaded at start, so a
   // restarted coordinator continues in the right stage. Empty: not saved.
   std::string state_file;
+  // Check an env's task list from config against the train tasks its env
+  // server lists (ListTasks, split TRAIN) before handing any of it out;
+  // configured ids the server does not list as train tasks are dropped.
+  // Needs a TaskFetcher (without one, only the id check applies). See
+  // docs/coordinator.md, "Where task lists come from".
+  bool verify_config_tasks = true;
   size_t max_outstanding_per_actor = 4096;
   // Groups of lapsed actors waiting for an actor that asks their group size;
   // beyond this many the oldest are dropped (logged and counted).
@@ -149,10 +155,15 @@ class CoordinatorService final : public coordinator::v1::Coordinator::Service {
   void BumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { ++revision_; }
   std::string PickServerLocked(const std::string& env) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Queues a task-list fetch for every configured env that `c` (an env
-  // server) serves and that has no tasks and no fetch pending. A failed
-  // fetch is logged and queued again on the server's next heartbeat.
+  // server) serves and that has no tasks, or a config list not yet checked,
+  // and no fetch pending. A failed fetch is logged and queued again on the
+  // server's next heartbeat.
   void QueueTaskFetchesLocked(const Component& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FetchLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  // Applies what a fetch for `env` from `address` returned.
+  void TakeFetchedLocked(const std::string& address, const std::string& env,
+                         absl::StatusOr<std::vector<EnvTask>> tasks)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes the curriculum and paused flag to options_.state_file (if set).
   void SaveStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status LoadStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -190,6 +201,11 @@ class CoordinatorService final : public coordinator::v1::Coordinator::Service {
   };
   std::deque<Fetch> fetch_queue_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> fetching_ ABSL_GUARDED_BY(mu_);  // envs queued or in flight
+  // Envs whose task list from config waits for the check against an env
+  // server's train list; they get no tasks until it ran.
+  std::set<std::string> unverified_ ABSL_GUARDED_BY(mu_);
+  // Envs none of whose configured tasks is a train task of their server.
+  std::set<std::string> refused_ ABSL_GUARDED_BY(mu_);
   std::thread fetch_thread_;  // started in Create when there is a fetcher
 };
 

@@ -18,18 +18,22 @@ namespace {
 
 using ::grpc::StatusCode;
 
-// Hands out a fixed task list per env and counts calls.
+// Hands out a fixed task list per env (or the list in `lists_`) and counts
+// calls. "broken" is down; "legacy" does not implement ListTasks.
 class FakeFetcher : public TaskFetcher {
  public:
   absl::StatusOr<std::vector<EnvTask>> ListTrainTasks(const std::string& address,
                                                       const std::string& env) override {
     calls_.fetch_add(1);
     if (env == "broken") return absl::UnavailableError("env server is down");
+    if (env == "legacy") return absl::UnimplementedError("ListTasks");
+    if (auto it = lists_.find(env); it != lists_.end()) return it->second;
     std::vector<EnvTask> tasks;
     for (int i = 0; i < 6; ++i) tasks.push_back({env + "-fetched-" + std::to_string(i), "t"});
     return tasks;
   }
   std::atomic<int> calls_{0};
+  std::map<std::string, std::vector<EnvTask>> lists_;  // set before Start()'s service runs
 };
 
 std::vector<EnvTask> Tasks(const std::string& prefix, int n) {
@@ -45,6 +49,9 @@ CoordinatorOptions DefaultOptions() {
             {"webshop", 1.0, {}}};
   o.curriculum.default_track = {{10, 20, 30}, {0, 100, 200}};
   o.curriculum.per_env["babyai"] = {{6, 13, 20}, {0, 100, 200}};
+  // These env servers are registrations only; the check of config task lists
+  // against a server's train list has its own tests.
+  o.verify_config_tasks = false;
   return o;
 }
 
@@ -52,8 +59,10 @@ CoordinatorOptions DefaultOptions() {
 class CoordinatorServiceTest : public ::testing::Test {
  protected:
   void Start(CoordinatorOptions options = DefaultOptions(),
-             metrics::JsonlWriter* jsonl = nullptr) {
+             metrics::JsonlWriter* jsonl = nullptr,
+             std::map<std::string, std::vector<EnvTask>> server_lists = {}) {
     auto fetcher = std::make_unique<FakeFetcher>();
+    fetcher->lists_ = std::move(server_lists);
     fetcher_ = fetcher.get();
     auto service = CoordinatorService::Create(std::move(options), &clock_, &metrics_,
                                               std::move(fetcher), jsonl);
@@ -418,6 +427,77 @@ TEST_F(CoordinatorServiceTest, TasksAreFetchedFromEnvServersWhenConfigHasNone) {
     EXPECT_EQ(g.tasks(0).env(), "webshop");
     EXPECT_EQ(g.tasks(0).task_id().rfind("webshop-fetched-", 0), 0u);
   }
+}
+
+// A task list from config is handed out only once checked against the env
+// server's train list, and only the ids on it.
+TEST_F(CoordinatorServiceTest, ConfigTasksAreCheckedAgainstTheServersTrainList) {
+  CoordinatorOptions o = DefaultOptions();
+  o.verify_config_tasks = true;
+  o.envs = {{"textcraft", 1.0, {{"depth1/train/0", ""}, {"depth1/train/1", ""}, {"custom-7", ""}}},
+            {"babyai", 1.0, {{"GoTo/train/5", ""}}},
+            {"legacy", 1.0, {{"anything", ""}}}};
+  o.curriculum.per_env.clear();
+  Start(o, nullptr,
+        {{"textcraft", {{"depth1/train/0", "depth1"}, {"depth1/train/1", "depth1"},
+                        {"depth1/train/2", "depth1"}}},
+         {"babyai", {{"GoTo/train/0", "GoTo"}}}});
+  std::string actor = Register(pb::ROLE_ACTOR, "");
+  pb::GetTasksResponse resp;
+  // Nothing is served yet, and the config lists wait for their check.
+  EXPECT_EQ(GetTasks(actor, 1, 1, &resp).error_code(), StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Status().envs(0).tasks_state(), "waiting");
+  Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5001", {"textcraft", "babyai", "legacy"});
+  ASSERT_TRUE(service_->WaitForTaskFetches(absl::Seconds(20)));
+  EXPECT_EQ(fetcher_->calls_.load(), 3);
+
+  std::map<std::string, std::set<std::string>> seen;
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(GetTasks(actor, 4, 1, &resp).ok());
+    for (const auto& g : resp.groups()) seen[g.tasks(0).env()].insert(g.tasks(0).task_id());
+  }
+  // custom-7 is not a train task of the server: never handed out.
+  EXPECT_EQ(seen["textcraft"], (std::set<std::string>{"depth1/train/0", "depth1/train/1"}));
+  // None of babyai's configured tasks is on the server's list: the env is out.
+  EXPECT_EQ(seen.count("babyai"), 0u);
+  // A server without ListTasks cannot be checked: the config list is used.
+  EXPECT_EQ(seen["legacy"], (std::set<std::string>{"anything"}));
+  std::map<std::string, pb::EnvWindowStats> stats;
+  const pb::RunStatus status = Status();
+  for (const auto& e : status.envs()) stats[e.env()] = e;
+  EXPECT_EQ(stats["textcraft"].tasks_state(), "ready");
+  EXPECT_EQ(stats["textcraft"].train_tasks(), 2);
+  EXPECT_EQ(stats["babyai"].tasks_state(), "refused");
+  EXPECT_EQ(stats["babyai"].train_tasks(), 0);
+  std::string prom = metrics_.PrometheusText();
+  EXPECT_NE(prom.find("agentgym_config_tasks_refused_total{env=\"textcraft\"} 1"),
+            std::string::npos) << prom;
+  EXPECT_NE(prom.find("agentgym_config_tasks_refused_total{env=\"babyai\"} 1"),
+            std::string::npos);
+  // Checked once: a later server of the same envs fetches nothing more.
+  Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5002", {"textcraft", "babyai"});
+  ASSERT_TRUE(service_->WaitForTaskFetches(absl::Seconds(20)));
+  EXPECT_EQ(fetcher_->calls_.load(), 3);
+}
+
+TEST_F(CoordinatorServiceTest, AFailedCheckHoldsTheConfigTasksAndIsRetried) {
+  CoordinatorOptions o = DefaultOptions();
+  o.verify_config_tasks = true;
+  o.envs = {{"broken", 1.0, {{"b-0", ""}}}};
+  o.curriculum.per_env.clear();
+  Start(o);
+  std::string actor = Register(pb::ROLE_ACTOR, "");
+  std::string server = Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5001", {"broken"});
+  ASSERT_TRUE(service_->WaitForTaskFetches(absl::Seconds(20)));
+  pb::GetTasksResponse resp;
+  EXPECT_EQ(GetTasks(actor, 1, 1, &resp).error_code(), StatusCode::UNAVAILABLE);
+  pb::HeartbeatRequest beat;
+  beat.set_component_id(server);
+  pb::HeartbeatResponse hb;
+  ASSERT_TRUE(stub_->Heartbeat(Ctx().get(), beat, &hb).ok());
+  ASSERT_TRUE(service_->WaitForTaskFetches(absl::Seconds(20)));
+  EXPECT_EQ(fetcher_->calls_.load(), 2);  // tried again on the beat
+  EXPECT_EQ(GetTasks(actor, 1, 1, &resp).error_code(), StatusCode::UNAVAILABLE);
 }
 
 TEST_F(CoordinatorServiceTest, StageChangesReachActorsMetricsAndJsonl) {

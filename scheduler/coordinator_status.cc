@@ -35,7 +35,14 @@ pb::RunStatus CoordinatorService::StatusLocked() const {
       envs[env] = e;
     }
   }
-  for (auto& e : *status.mutable_envs()) e.set_max_turns(curriculum_.MaxTurnsFor(e.env()));
+  for (auto& e : *status.mutable_envs()) {
+    e.set_max_turns(curriculum_.MaxTurnsFor(e.env()));
+    const bool held = unverified_.count(e.env()) > 0;
+    const bool refused = refused_.count(e.env()) > 0;
+    const size_t tasks = sampler_.TasksOf(e.env()).size();
+    e.set_train_tasks(held || refused ? 0 : static_cast<int64_t>(tasks));
+    e.set_tasks_state(refused ? "refused" : (held || tasks == 0) ? "waiting" : "ready");
+  }
 
   struct Usage {
     int64_t episodes = 0, errors = 0;

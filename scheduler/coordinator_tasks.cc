@@ -130,6 +130,9 @@ grpc::Status CoordinatorService::GetTasks(grpc::ServerContext*, const pb::GetTas
   std::set<std::string> allowed;
   for (const std::string& env : sampler_.EnvNames()) {
     if (!wanted.empty() && wanted.count(env) == 0) continue;
+    // A config list waiting for its check against the server's train tasks,
+    // or one with none of them: nothing of it is handed out.
+    if (unverified_.count(env) > 0 || refused_.count(env) > 0) continue;
     for (const Component* c : registry_.Up(pb::ROLE_ENV_SERVER)) {
       const auto& envs = c->capabilities.envs();
       if (std::find(envs.begin(), envs.end(), env) != envs.end()) allowed.insert(env);

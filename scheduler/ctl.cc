@@ -134,9 +134,12 @@ std::string FormatStatus(const pb::RunStatus& s) {
     rows.push_back({e.env(), absl::StrCat(e.episodes()),
                     e.episodes() ? absl::StrFormat("%.3f", e.success_rate()) : "-",
                     e.episodes() ? absl::StrFormat("%.3f", e.mean_reward()) : "-",
-                    absl::StrCat(e.max_turns())});
+                    absl::StrCat(e.max_turns()),
+                    e.tasks_state() == "ready" || e.tasks_state().empty()
+                        ? absl::StrCat(e.train_tasks())
+                        : e.tasks_state()});
   }
-  out += FormatTable({"ENV", "EPISODES", "SUCCESS", "MEAN_REWARD", "MAX_TURNS"}, rows);
+  out += FormatTable({"ENV", "EPISODES", "SUCCESS", "MEAN_REWARD", "MAX_TURNS", "TASKS"}, rows);
 
   std::map<std::string, std::pair<int, int>> roles;  // up, down
   for (const auto& c : s.components()) {

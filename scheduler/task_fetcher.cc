@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "agentgym/env/v1/env.grpc.pb.h"
 #include "core/grpc_status.h"
+#include "core/logging.h"
 #include "grpcpp/create_channel.h"
 
 namespace agentgym::scheduler {
@@ -20,6 +21,7 @@ class GrpcTaskFetcher : public TaskFetcher {
     auto stub = envpb::Env::NewStub(
         grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
     std::vector<EnvTask> tasks;
+    int64_t mislabelled = 0;
     envpb::ListTasksRequest request;
     request.set_env(env);
     request.set_split(envpb::SPLIT_TRAIN);
@@ -35,6 +37,11 @@ class GrpcTaskFetcher : public TaskFetcher {
       }
       for (const auto& t : response.tasks()) {
         if (t.split() != envpb::SPLIT_TRAIN && t.split() != envpb::SPLIT_UNSPECIFIED) continue;
+        if (IsTestSplitTaskId(t.task_id())) {
+          // Marked train, named test: trust neither; never train on it.
+          ++mislabelled;
+          continue;
+        }
         tasks.push_back(EnvTask{t.task_id(), t.task_type()});
       }
       if (tasks.size() > max_tasks_) {
@@ -48,6 +55,12 @@ class GrpcTaskFetcher : public TaskFetcher {
                                                 " returned the same page token twice"));
       }
       request.set_page_token(response.next_page_token());
+    }
+    if (mislabelled > 0) {
+      GetLogger("coordinator")
+          ->warn("ListTasks({}) on {} listed {} tasks with test-split ids as train tasks; they "
+                 "are left out",
+                 env, address, mislabelled);
     }
     return tasks;
   }

@@ -11,7 +11,8 @@ namespace {
 
 namespace envpb = ::agentgym::env::v1;
 
-// ListTasks only, 7 train tasks in pages of 3, the token being the offset.
+// ListTasks only, 7 train tasks in pages of 3, the token being the offset;
+// the first page also lists two tasks that are not train tasks.
 class PagedEnv final : public envpb::Env::Service {
  public:
   grpc::Status ListTasks(grpc::ServerContext*, const envpb::ListTasksRequest* req,
@@ -28,6 +29,15 @@ class PagedEnv final : public envpb::Env::Service {
       t->set_task_id("tc-" + std::to_string(i));
       t->set_task_type(i < 4 ? "depth1" : "depth2");
       t->set_split(envpb::SPLIT_TRAIN);
+    }
+    if (offset == 0) {
+      // Neither is a train task: one says so, one is named as a test task.
+      envpb::TaskRef* test = resp->add_tasks();
+      test->set_task_id("depth1/test/0");
+      test->set_split(envpb::SPLIT_TEST);
+      envpb::TaskRef* mislabelled = resp->add_tasks();
+      mislabelled->set_task_id("depth1/test/1");
+      mislabelled->set_split(envpb::SPLIT_TRAIN);
     }
     if (offset + 3 < 7) resp->set_next_page_token(std::to_string(offset + 3));
     resp->set_total(7);

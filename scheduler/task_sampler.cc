@@ -1,13 +1,22 @@
 #include "scheduler/task_sampler.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "core/random_id.h"
 
 namespace agentgym::scheduler {
+
+bool IsTestSplitTaskId(absl::string_view task_id) {
+  std::vector<absl::string_view> parts = absl::StrSplit(task_id, '/');
+  return parts.size() == 3 && !parts[0].empty() && parts[1] == "test" && !parts[2].empty() &&
+         std::all_of(parts[2].begin(), parts[2].end(), absl::ascii_isdigit);
+}
 
 absl::StatusOr<TaskSampler> TaskSampler::Create(std::vector<EnvSpec> envs,
                                                 SamplerOptions options) {
@@ -25,6 +34,11 @@ absl::StatusOr<TaskSampler> TaskSampler::Create(std::vector<EnvSpec> envs,
       if (t.task_id.empty()) {
         return absl::InvalidArgumentError(
             absl::StrCat("task sampler: env '", spec.name, "' lists an empty task id"));
+      }
+      if (IsTestSplitTaskId(t.task_id)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("task sampler: env '", spec.name, "' lists test-split task '", t.task_id,
+                         "'; only train tasks are handed out"));
       }
     }
     std::string name = spec.name;
@@ -65,6 +79,10 @@ absl::Status TaskSampler::SetTasks(const std::string& env, std::vector<EnvTask> 
     if (t.task_id.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("env '", env, "' lists an empty task id"));
     }
+    if (IsTestSplitTaskId(t.task_id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("env '", env, "' lists test-split task '", t.task_id, "'"));
+    }
   }
   it->second.spec.tasks = std::move(tasks);
   Reshuffle(it->second);
@@ -74,6 +92,11 @@ absl::Status TaskSampler::SetTasks(const std::string& env, std::vector<EnvTask> 
 bool TaskSampler::HasTasks(const std::string& env) const {
   auto it = envs_.find(env);
   return it != envs_.end() && !it->second.spec.tasks.empty();
+}
+
+std::vector<EnvTask> TaskSampler::TasksOf(const std::string& env) const {
+  auto it = envs_.find(env);
+  return it == envs_.end() ? std::vector<EnvTask>{} : it->second.spec.tasks;
 }
 
 std::vector<std::string> TaskSampler::EnvNames() const {

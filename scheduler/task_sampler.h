@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/det_random.h"
 
 namespace agentgym::scheduler {
@@ -17,6 +18,10 @@ struct EnvTask {
   std::string task_id;
   std::string task_type;
 };
+
+// True for ids of the built-in form "<type>/test/<index>" (env_server/task_ids.h),
+// which name test-split tasks. Other id forms cannot be told apart by looking.
+bool IsTestSplitTaskId(absl::string_view task_id);
 
 // A configured env: its sampling weight and, optionally, its task list (when
 // empty the coordinator fetches it from an env server with ListTasks).
@@ -59,6 +64,8 @@ class TaskSampler {
   // list or an empty task id.
   absl::Status SetTasks(const std::string& env, std::vector<EnvTask> tasks);
   bool HasTasks(const std::string& env) const;
+  // The env's task list (empty for an unknown env or one without tasks).
+  std::vector<EnvTask> TasksOf(const std::string& env) const;
   bool Knows(const std::string& env) const { return envs_.count(env) > 0; }
   std::vector<std::string> EnvNames() const;
 

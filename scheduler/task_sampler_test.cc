@@ -103,6 +103,23 @@ TEST(TaskSamplerTest, SameSeedSameDraws) {
   }
 }
 
+TEST(TaskSamplerTest, TestSplitIdsAreRecognisedAndRefused) {
+  for (const char* id : {"depth1/test/0", "GoTo/test/17"}) EXPECT_TRUE(IsTestSplitTaskId(id)) << id;
+  for (const char* id : {"depth1/train/0", "test/train/3", "a/test/b", "/test/1", "a/test/",
+                         "x/y/test/1", "contest/12", "tc-1"}) {
+    EXPECT_FALSE(IsTestSplitTaskId(id)) << id;
+  }
+  auto sampler = TaskSampler::Create({{"textcraft", 1.0, {{"depth1/train/0", ""},
+                                                          {"depth1/test/0", ""}}}},
+                                     {});
+  EXPECT_EQ(sampler.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(sampler.status().message().find("depth1/test/0"), std::string::npos);
+  auto ok = TaskSampler::Create({{"textcraft", 1.0, {}}}, {});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->SetTasks("textcraft", {{"depth1/test/1", ""}}).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(TaskSamplerTest, RejectsBadInput) {
   EXPECT_FALSE(TaskSampler::Create({}, {}).ok());
   EXPECT_FALSE(TaskSampler::Create({{"a", 0.0, {}}}, {}).ok());

@@ -3,6 +3,7 @@
 // agentgym-ctl run as a command against it.
 #include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -11,6 +12,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "agentgym/coordinator/v1/coordinator.grpc.pb.h"
+#include "agentgym/env/v1/env.grpc.pb.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -37,6 +41,9 @@ std::string WriteConfig(const std::string& state_file) {
          "  heartbeat_interval_ms: 100\n"
          "  reap_interval_ms: 100\n"
       << "  state_file: " << (state_file.empty() ? "\"\"" : state_file) << "\n"
+      // The env servers of these tests are registrations with no server
+      // behind them; ConfigTasksAreCheckedAgainstARealEnvServer has one.
+      << "  verify_config_tasks: false\n"
       << "envs:\n"
          "  - {name: textcraft, weight: 1, tasks: [tc-0, tc-1, tc-2, tc-3]}\n"
          "  - {name: webarena, weight: 1, tasks: [wa-0, wa-1]}\n"
@@ -349,6 +356,71 @@ std::string WriteFile(const std::string& name, const std::string& text) {
   std::ofstream(path) << text;
   return path;
 }
+
+// ListTasks of one env ("textcraft") with train tasks depth1/train/0..3.
+class TrainListEnv final : public agentgym::env::v1::Env::Service {
+ public:
+  grpc::Status ListTasks(grpc::ServerContext*, const agentgym::env::v1::ListTasksRequest* req,
+                         agentgym::env::v1::ListTasksResponse* resp) override {
+    if (req->split() != agentgym::env::v1::SPLIT_TRAIN) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "train only here");
+    }
+    for (int i = 0; i < 4; ++i) {
+      auto* t = resp->add_tasks();
+      t->set_task_id("depth1/train/" + std::to_string(i));
+      t->set_task_type("depth1");
+      t->set_split(agentgym::env::v1::SPLIT_TRAIN);
+    }
+    return grpc::Status::OK;
+  }
+};
+
+// The coordinator checks a config task list against a real ListTasks over
+// gRPC, and hands out only the ids that are train tasks there.
+TEST(CoordinatorProcessTest, ConfigTasksAreCheckedAgainstARealEnvServer) {
+  TrainListEnv env_service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&env_service);
+  auto env = builder.BuildAndStart();
+  ASSERT_NE(env, nullptr);
+  const std::string config = WriteFile(
+      "coordinator_process_test.verify.yaml",
+      "coordinator: {lease_ms: 5000, heartbeat_interval_ms: 100}\n"
+      "envs: [{name: textcraft, tasks: [depth1/train/1, depth1/train/9, my-own-task]}]\n");
+  CoordinatorProcess coordinator(
+      {"--config", config, "--listen", "127.0.0.1:0", "--log-level", "warn"});
+  ASSERT_TRUE(coordinator.ok());
+  CoordinatorClientOptions o;
+  o.coordinator = coordinator.address();
+  o.registration.set_role(pb::ROLE_ENV_SERVER);
+  o.registration.set_address("127.0.0.1:" + std::to_string(port));
+  o.registration.mutable_capabilities()->add_envs("textcraft");
+  auto server = CoordinatorClient::Connect(o);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto actor = Join(coordinator.address(), pb::ROLE_ACTOR);
+  ASSERT_TRUE(actor);
+  // Status says when the check has run (right after the registration).
+  ASSERT_TRUE(WatchUntil(coordinator.address(), [](const pb::RunStatus& s) {
+    return s.envs_size() == 1 && s.envs(0).tasks_state() == "ready";
+  }));
+  nlohmann::json status = StatusJson(coordinator.address());
+  EXPECT_EQ(status["envs"][0]["train_tasks"], "1") << status.dump();
+  std::set<std::string> seen;
+  for (int i = 0; i < 6; ++i) {
+    auto tasks = actor->GetTasks(2, 1);
+    ASSERT_TRUE(tasks.ok()) << tasks.status();
+    for (const auto& g : tasks->groups()) seen.insert(g.tasks(0).task_id());
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"depth1/train/1"}));
+  actor.reset();
+  server->reset();
+  EXPECT_EQ(coordinator.Stop(), 0);
+  env->Shutdown();
+  std::remove(config.c_str());
+}
+
 
 // A config the coordinator cannot use stops it at start with a message that
 // names the key. (`coordinator: 5`, which once made it drop --listen and bind
