@@ -150,9 +150,11 @@ grpc::Status CoordinatorService::SetHorizon(grpc::ServerContext*,
   absl::MutexLock lock(&mu_);
   auto changes = curriculum_.SetHorizon(req->env(), stage, max_turns, req->release());
   if (!changes.ok()) return ToGrpcStatus(changes.status());
-  RecordStageChangesLocked(*changes);
-  SaveStateLocked();
-  UpdateMetricsLocked(StatusLocked());
+  if (!changes->empty()) {  // already as asked: nothing to record, save or push
+    RecordStageChangesLocked(*changes);
+    SaveStateLocked();
+    UpdateMetricsLocked(StatusLocked());
+  }
   *resp->mutable_horizon() = curriculum_.HorizonProto();
   for (auto& c : *changes) *resp->add_stage_changes() = std::move(c);
   return grpc::Status::OK;

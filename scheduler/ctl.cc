@@ -356,6 +356,9 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
     if (!s.ok()) return fail("set-horizon", s);
     if (json) {
       out << Json(response) << "\n";
+    } else if (response.stage_changes().empty()) {
+      out << "horizon unchanged: "
+          << (release ? "no track to release (none is pinned)" : "already as asked") << "\n";
     } else {
       for (const auto& c : response.stage_changes()) {
         out << "track " << (c.env().empty() ? "(default)" : c.env()) << ": max turns "

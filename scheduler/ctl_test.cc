@@ -107,10 +107,18 @@ TEST_F(CtlTest, SetHorizonPauseAndResume) {
   EXPECT_NE(r.out.find("babyai     fixed  1/3    9          6,13,20   0           yes"),
             std::string::npos)
       << r.out;
+  // Only the pinned track is released: no "(default) 10 -> 10" line.
   r = Ctl(With({"set-horizon", "--release"}));
   ASSERT_EQ(r.code, kCtlOk) << r.err;
-  EXPECT_NE(r.out.find("track babyai: max turns 9 -> 6 (stage 1, release)"), std::string::npos)
-      << r.out;
+  EXPECT_EQ(r.out, "track babyai: max turns 9 -> 6 (stage 1, release)\n");
+  auto revision = [&] {
+    return nlohmann::json::parse(Ctl(With({"--json", "status"})).out)["horizon"]["revision"];
+  };
+  const auto before = revision();
+  r = Ctl(With({"set-horizon", "--release"}));
+  ASSERT_EQ(r.code, kCtlOk) << r.err;
+  EXPECT_EQ(r.out, "horizon unchanged: no track to release (none is pinned)\n");
+  EXPECT_EQ(revision(), before);
 
   r = Ctl(With({"pause", "--reason", "maintenance"}));
   ASSERT_EQ(r.code, kCtlOk);

@@ -278,6 +278,14 @@ pb::StageChange Curriculum::Move(Track& track, int32_t to_stage, int32_t from_tu
   return change;
 }
 
+int32_t Curriculum::FixedStage(const Track& track, int64_t step) {
+  const auto& starts = track.schedule.stage_starts;
+  const int32_t last = static_cast<int32_t>(track.schedule.horizons.size()) - 1;
+  const int32_t target = static_cast<int32_t>(
+      std::upper_bound(starts.begin(), starts.end(), step) - starts.begin() - 1);
+  return std::clamp(target, 0, last);
+}
+
 std::optional<std::string> Curriculum::AdaptiveReason(const Track& track, int64_t step) const {
   const AdaptiveRule& r = options_.adaptive;
   int64_t in_stage = step - track.since_step;
@@ -319,9 +327,7 @@ std::vector<pb::StageChange> Curriculum::OnProgress(int64_t step, const StepSucc
     const int32_t last = static_cast<int32_t>(track.schedule.horizons.size()) - 1;
     if (options_.mode == CurriculumOptions::Mode::kFixed) {
       const auto& starts = track.schedule.stage_starts;
-      int32_t target = static_cast<int32_t>(
-          std::upper_bound(starts.begin(), starts.end(), step) - starts.begin() - 1);
-      target = std::clamp(target, 0, last);
+      const int32_t target = FixedStage(track, step);
       if (target != track.stage) {
         int32_t from_turns = MaxTurns(track);
         changes.push_back(Move(track, target, from_turns, step, "schedule"));
@@ -374,18 +380,29 @@ absl::StatusOr<std::vector<pb::StageChange>> Curriculum::SetHorizon(
       }
     }
   }
+  // A track already as asked is left alone: no StageChange, no revision
+  // bump (e.g. --release of a track that is not pinned, or the same pin twice).
   std::vector<pb::StageChange> changes;
   for (Track* t : targets_list) {
     int32_t from_turns = MaxTurns(*t);
     if (release) {
+      if (!t->pinned) continue;
       t->pinned = false;
       t->pinned_max_turns = 0;
-      changes.push_back(Move(*t, t->stage, from_turns, step_, "release"));
+      // The automatic rule takes over at once: under the fixed schedule the
+      // track goes to the stage the schedule gives for the current step.
+      const bool fixed = options_.mode == CurriculumOptions::Mode::kFixed;
+      const int32_t from_stage = t->stage;
+      const int32_t to_stage = fixed ? FixedStage(*t, step_) : from_stage;
+      changes.push_back(Move(*t, to_stage, from_turns, step_, "release"));
+      if (fixed && to_stage != from_stage) t->since_step = t->schedule.stage_starts[to_stage];
     } else if (stage) {
+      if (t->pinned && t->pinned_max_turns == 0 && t->stage == *stage) continue;
       t->pinned = true;
       t->pinned_max_turns = 0;
       changes.push_back(Move(*t, *stage, from_turns, step_, "manual"));
     } else {
+      if (t->pinned && t->pinned_max_turns == *max_turns) continue;
       t->pinned = true;
       t->pinned_max_turns = *max_turns;
       changes.push_back(Move(*t, t->stage, from_turns, step_, "manual"));

@@ -33,7 +33,9 @@ struct TrackSchedule {
 struct AdaptiveRule {
   int32_t window = 20;              // success observations in the moving mean
   double success_threshold = 0.0;   // 0: off
-  double plateau_delta = 0.0;       // 0: off; last window vs the one before
+  // 0: off. Plateau: mean(last window) - mean(window before) < plateau_delta,
+  // so a falling rate counts as well (a drop is no progress either).
+  double plateau_delta = 0.0;
   int64_t min_steps_per_stage = 50;
   int64_t max_steps_per_stage = 0;  // 0: no cap
   absl::Duration min_time_per_stage = absl::ZeroDuration();
@@ -74,7 +76,10 @@ class Curriculum {
 
   // Manual override (`agentgym-ctl set-horizon`). `env` empty means every
   // track. Exactly one of: `stage`, `max_turns`, `release`. Pinning stops the
-  // automatic rule for the track until released.
+  // automatic rule for the track until released; a release hands the track
+  // back at once (fixed mode: to the schedule's stage for the current step).
+  // Tracks already as asked are left alone and give no StageChange, so the
+  // result may be empty.
   // INVALID_ARGUMENT: negative/zero horizon, negative stage, nothing to do;
   // OUT_OF_RANGE: stage past the schedule; NOT_FOUND: no such track.
   absl::StatusOr<std::vector<pb::StageChange>> SetHorizon(const std::string& env,
@@ -109,6 +114,8 @@ class Curriculum {
   Track* FindTrack(const std::string& env);
   const Track& TrackFor(const std::string& env) const;
   static int32_t MaxTurns(const Track& track);
+  // The stage the fixed schedule gives `track` at `step`.
+  static int32_t FixedStage(const Track& track, int64_t step);
   std::optional<std::string> AdaptiveReason(const Track& track, int64_t step) const;
   pb::StageChange Move(Track& track, int32_t to_stage, int32_t from_turns, int64_t step,
                        const std::string& reason);

@@ -111,6 +111,40 @@ TEST(CurriculumTest, AdaptiveAdvancesOnPlateau) {
   EXPECT_EQ(changes[0].to_max_turns(), 13);
 }
 
+// The plateau rule, precisely: with two full windows of w observations, the
+// track moves on when mean(last w) - mean(w before) < plateau_delta. A drop is
+// no progress either, so it counts; only a rise of at least plateau_delta
+// holds the stage.
+TEST(CurriculumTest, PlateauMeansNoImprovementOfDeltaAndADropCounts) {
+  auto run = [](std::vector<int> successes_per_100) {
+    FakeClock clock;
+    Curriculum c = Make(Adaptive(/*threshold=*/0, /*plateau=*/0.05, /*min_steps=*/0), &clock);
+    std::vector<pb::StageChange> changes;
+    int step = 0;
+    for (int s : successes_per_100) {
+      changes = c.OnProgress(step++, {{"babyai", {100, s}}});
+      if (!changes.empty()) break;
+    }
+    return std::make_pair(step, changes);
+  };
+  // Window 5: first window at 0.50, second rising to 0.60 (+0.10): holds.
+  auto [rise_step, rise] = run({50, 50, 50, 50, 50, 60, 60, 60, 60, 60});
+  EXPECT_TRUE(rise.empty());
+  // +0.02 < 0.05: a plateau, at the first step with two full windows.
+  auto [flat_step, flat] = run({50, 50, 50, 50, 50, 52, 52, 52, 52, 52});
+  ASSERT_EQ(flat.size(), 1u);
+  EXPECT_EQ(flat[0].reason(), "plateau");
+  EXPECT_EQ(flat_step, 10);
+  // A drop (0.50 -> 0.30) also moves the stage on, as "plateau".
+  auto [drop_step, drop] = run({50, 50, 50, 50, 50, 30, 30, 30, 30, 30});
+  ASSERT_EQ(drop.size(), 1u);
+  EXPECT_EQ(drop[0].reason(), "plateau");
+  EXPECT_EQ(drop[0].to_max_turns(), 13);
+  // Fewer than two full windows: no judgement yet.
+  auto [short_step, short_run] = run({50, 50, 50, 50, 50, 10, 10, 10, 10});
+  EXPECT_TRUE(short_run.empty());
+}
+
 TEST(CurriculumTest, AdaptiveWaitsForMinimumTimeOnInjectedClock) {
   FakeClock clock;
   CurriculumOptions o = Adaptive(0.5, 0, 0);
@@ -131,13 +165,53 @@ TEST(CurriculumTest, ManualOverridePinsUntilReleased) {
   EXPECT_EQ(c.MaxTurnsFor("x"), 25);
   EXPECT_TRUE(c.OnProgress(300, {}).empty());  // pinned: the schedule waits
   EXPECT_EQ(c.MaxTurnsFor("x"), 25);
-  ASSERT_TRUE(c.SetHorizon("", std::nullopt, std::nullopt, true).ok());
-  auto changes = c.OnProgress(301, {});
-  ASSERT_EQ(changes.size(), 1u);
+  // Released, the schedule takes over at once: step 300 is stage 2.
+  auto released = c.SetHorizon("", std::nullopt, std::nullopt, true);
+  ASSERT_TRUE(released.ok());
+  ASSERT_EQ(released->size(), 1u);
+  EXPECT_EQ((*released)[0].reason(), "release");
+  EXPECT_EQ((*released)[0].from_max_turns(), 25);
+  EXPECT_EQ((*released)[0].to_max_turns(), 30);
   EXPECT_EQ(c.MaxTurnsFor("x"), 30);
+  EXPECT_EQ(c.HorizonProto().tracks(0).since_step(), 200);
+  EXPECT_TRUE(c.OnProgress(301, {}).empty());
   ASSERT_TRUE(c.SetHorizon("", 0, std::nullopt, false).ok());
   EXPECT_EQ(c.MaxTurnsFor("x"), 10);
   EXPECT_TRUE(c.HorizonProto().tracks(0).pinned());
+}
+
+// A request that changes nothing records nothing: no 10 -> 10 StageChange,
+// no revision bump.
+TEST(CurriculumTest, NoOpOverridesRecordNothing) {
+  FakeClock clock;
+  Curriculum c = Make(Parse(R"(
+curriculum:
+  horizons: [10, 20, 30]
+  per_env:
+    babyai: {horizons: [6, 13, 20]}
+)"),
+                      &clock);
+  auto none = c.SetHorizon("", std::nullopt, std::nullopt, /*release=*/true);  // nothing pinned
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(c.revision(), 0);
+  EXPECT_TRUE(c.history().empty());
+
+  ASSERT_EQ(c.SetHorizon("babyai", std::nullopt, 9, false)->size(), 1u);
+  EXPECT_EQ(c.revision(), 1);
+  EXPECT_TRUE(c.SetHorizon("babyai", std::nullopt, 9, false)->empty());  // same pin again
+  ASSERT_EQ(c.SetHorizon("", 1, std::nullopt, false)->size(), 2u);
+  EXPECT_TRUE(c.SetHorizon("", 1, std::nullopt, false)->empty());
+  EXPECT_EQ(c.revision(), 3);
+  // Releasing every track touches only the pinned ones.
+  ASSERT_EQ(c.SetHorizon("babyai", std::nullopt, std::nullopt, true)->size(), 1u);
+  auto rest = c.SetHorizon("", std::nullopt, std::nullopt, true);
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ((*rest)[0].env(), "");
+  EXPECT_EQ((*rest)[0].to_max_turns(), 10);  // step 0: the schedule's stage 0
+  EXPECT_TRUE(c.SetHorizon("", std::nullopt, std::nullopt, true)->empty());
+  EXPECT_EQ(c.revision(), 5);
+  EXPECT_EQ(c.history().size(), 5u);
 }
 
 TEST(CurriculumTest, BadOverridesGetClearErrors) {
