@@ -35,6 +35,9 @@ EnvService::EnvService(std::map<std::string, std::unique_ptr<Environment>> envs,
       sessions_(options_.sessions),
       steps_total_(options_.metrics->GetCounter("agentgym_env_steps_total",
                                                 "Env steps served")),
+      step_replays_(options_.metrics->GetCounter(
+          "agentgym_env_step_replays_total",
+          "Repeated steps (same expected_turn and action) answered from the last result")),
       episodes_created_(options_.metrics->GetCounter("agentgym_env_sessions_created_total",
                                                      "Env sessions created")),
       open_sessions_(options_.metrics->GetGauge("agentgym_env_sessions_open",
@@ -183,13 +186,22 @@ absl::StatusOr<v1::CreateResponse> EnvService::CreateSession(const v1::CreateReq
 
 absl::StatusOr<v1::StepResult> EnvService::StepSession(const v1::StepRequest& req) {
   if (auto s = ValidateAction(req.action()); !s.ok()) return s;
+  if (req.expected_turn() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected_turn is ", req.expected_turn(), "; it must be >= 0 (0: unchecked)"));
+  }
   absl::Time start = absl::Now();
-  auto stepped = sessions_.Step(req.session_id(), req.action());
+  auto stepped = sessions_.Step(req.session_id(), req.action(), req.expected_turn());
   if (!stepped.ok()) return stepped.status();
-  step_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
-  steps_total_->Increment();
+  if (stepped->replayed) {
+    step_replays_->Increment();
+  } else {
+    step_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    steps_total_->Increment();
+  }
   v1::StepResult result;
   ToProto(stepped->outcome, stepped->turn, &result);
+  result.set_replayed(stepped->replayed);
   return result;
 }
 

@@ -91,6 +91,7 @@ class EnvService final : public v1::Env::Service {
   const bool steps_may_block_;
   SessionStore sessions_;
   metrics::Counter* steps_total_;
+  metrics::Counter* step_replays_;
   metrics::Counter* episodes_created_;
   metrics::Gauge* open_sessions_;
   metrics::Counter* sessions_evicted_;

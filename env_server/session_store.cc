@@ -80,12 +80,29 @@ absl::StatusOr<SessionStore::Created> SessionStore::Create(const Environment* en
 }
 
 absl::StatusOr<SessionStore::Stepped> SessionStore::Step(absl::string_view session_id,
-                                                         std::string_view action) {
+                                                         std::string_view action,
+                                                         int32_t expected_turn) {
   auto session = Find(session_id);
   if (!session.ok()) return session.status();
   Session& s = **session;
   Touch(s);
+  const size_t action_hash = expected_turn > 0 ? absl::Hash<std::string_view>{}(action) : 0;
   absl::MutexLock lock(&s.mu);
+  if (expected_turn > 0) {
+    // Checked before `ended`: the repeat of an episode's last step is
+    // answered like any other.
+    if (s.turn == expected_turn && s.last_outcome.has_value() &&
+        s.last_action_hash == action_hash) {
+      return Stepped{*s.last_outcome, s.turn, /*replayed=*/true};
+    }
+    if (s.turn != expected_turn - 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "session '", TruncateForMessage(session_id), "' is at turn ", s.turn,
+          ", so a step sent as turn ", expected_turn, " (expected_turn) is out of order",
+          s.turn == expected_turn ? " (that turn was reached by another step)" : "",
+          "; it was not applied"));
+    }
+  }
   if (s.ended) {
     return absl::FailedPreconditionError(absl::StrCat(
         "session '", session_id, "' has ended after ", s.turn,
@@ -95,6 +112,12 @@ absl::StatusOr<SessionStore::Stepped> SessionStore::Step(absl::string_view sessi
   if (!outcome.ok()) return outcome.status();
   ++s.turn;
   s.ended = outcome->done || outcome->truncated;
+  if (expected_turn > 0) {
+    s.last_outcome = *outcome;
+    s.last_action_hash = action_hash;
+  } else {
+    s.last_outcome.reset();
+  }
   return Stepped{*std::move(outcome), s.turn};
 }
 
@@ -112,6 +135,7 @@ absl::StatusOr<EpisodeStart> SessionStore::Reset(absl::string_view session_id,
   s.episode = *std::move(episode);
   s.turn = 0;
   s.ended = false;
+  s.last_outcome.reset();
   return start;
 }
 

@@ -45,6 +45,9 @@ class SessionStore {
   struct Stepped {
     StepOutcome outcome;
     int32_t turn = 0;
+    // True when this is the remembered answer to a repeat of the last step
+    // (see Step's expected_turn), which was not applied again.
+    bool replayed = false;
   };
 
   explicit SessionStore(SessionStoreOptions options);
@@ -58,7 +61,16 @@ class SessionStore {
 
   // NOT_FOUND for an unknown (or reclaimed) session; FAILED_PRECONDITION once
   // the episode has ended (done or truncated); the episode's error otherwise.
-  absl::StatusOr<Stepped> Step(absl::string_view session_id, std::string_view action);
+  //
+  // `expected_turn` > 0 makes the step safe to repeat (a client retrying a
+  // step whose reply was lost): it is the turn this step will be. The step
+  // is applied only when the session is at turn expected_turn - 1. When the
+  // session is already at expected_turn and its last step was this action,
+  // also sent with expected_turn, that step's outcome is returned again
+  // (replayed) and nothing is applied. Any other turn is FAILED_PRECONDITION
+  // and nothing is applied. 0 applies the step whatever the turn.
+  absl::StatusOr<Stepped> Step(absl::string_view session_id, std::string_view action,
+                               int32_t expected_turn = 0);
 
   // Starts the session's task again, with `seed` or the session's own seed.
   absl::StatusOr<EpisodeStart> Reset(absl::string_view session_id,
@@ -87,6 +99,11 @@ class SessionStore {
     std::unique_ptr<Episode> episode ABSL_GUARDED_BY(mu);
     int32_t turn ABSL_GUARDED_BY(mu) = 0;
     bool ended ABSL_GUARDED_BY(mu) = false;
+    // The last step, when it was sent with an expected turn, for answering
+    // a repeat of it: its outcome and a hash of its action (64 bits are
+    // plenty to tell a repeat from a different action of the same client).
+    std::optional<StepOutcome> last_outcome ABSL_GUARDED_BY(mu);
+    size_t last_action_hash ABSL_GUARDED_BY(mu) = 0;
   };
   struct Shard {
     absl::Mutex mu;

@@ -44,6 +44,52 @@ TEST_F(SessionStoreTest, StepsAnEpisodeToSuccessThenRefusesMoreSteps) {
   EXPECT_EQ(store.Step(created->session_id, "inc")->turn, 1);
 }
 
+// expected_turn: a repeat of the last step is answered from memory and not
+// applied again; an out-of-order step is refused and not applied.
+TEST_F(SessionStoreTest, ExpectedTurnMakesARepeatedStepApplyOnce) {
+  auto owned = MakeStore(4);
+  SessionStore& store = *owned;
+  const std::string id = store.Create(env_.get(), key_, 1, absl::ZeroDuration())->session_id;
+  auto first = store.Step(id, "inc", /*expected_turn=*/1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->replayed);
+  EXPECT_EQ(first->outcome.observation, "value 1");
+  auto repeat = store.Step(id, "inc", /*expected_turn=*/1);
+  ASSERT_TRUE(repeat.ok()) << repeat.status();
+  EXPECT_TRUE(repeat->replayed);
+  EXPECT_EQ(repeat->turn, 1);
+  EXPECT_EQ(repeat->outcome.observation, "value 1") << "applied twice";
+
+  // Same turn, another action: not a repeat.
+  auto other = store.Step(id, "dec", /*expected_turn=*/1);
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(other.status().message().find("is at turn 1"), std::string::npos) << other.status();
+  // Skipping a turn, or going back two.
+  EXPECT_EQ(store.Step(id, "inc", 3).status().code(), absl::StatusCode::kFailedPrecondition);
+  auto unchecked = store.Step(id, "inc");  // expected_turn 0: applied at any turn
+  ASSERT_TRUE(unchecked.ok());
+  EXPECT_EQ(unchecked->turn, 2);
+  // Turn 2 was applied unchecked, so nothing is remembered for it.
+  EXPECT_EQ(store.Step(id, "inc", 2).status().code(), absl::StatusCode::kFailedPrecondition);
+
+  // The repeat of an episode's last step is answered after the episode ended.
+  const std::string done_id =
+      store.Create(env_.get(), key_, 2, absl::ZeroDuration())->session_id;  // target 2
+  ASSERT_TRUE(store.Step(done_id, "inc", 1).ok());
+  auto last = store.Step(done_id, "inc", 2);
+  ASSERT_TRUE(last.ok() && last->outcome.done);
+  auto last_again = store.Step(done_id, "inc", 2);
+  ASSERT_TRUE(last_again.ok()) << last_again.status();
+  EXPECT_TRUE(last_again->replayed && last_again->outcome.success);
+  EXPECT_EQ(store.Step(done_id, "inc", 3).status().code(), absl::StatusCode::kFailedPrecondition);
+  // Reset forgets the last step: turn 1 is new again.
+  ASSERT_TRUE(store.Reset(done_id, std::nullopt).ok());
+  auto after_reset = store.Step(done_id, "inc", 1);
+  ASSERT_TRUE(after_reset.ok());
+  EXPECT_FALSE(after_reset->replayed);
+  EXPECT_EQ(after_reset->outcome.observation, "value 1");
+}
+
 TEST_F(SessionStoreTest, CapsOpenSessions) {
   auto owned = MakeStore(3);
   SessionStore& store = *owned;

@@ -1,14 +1,113 @@
 #include "env_server/client/env_client.h"
 
 #include <algorithm>
-#include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/grpc_status.h"
+#include "grpcpp/alarm.h"
 #include "grpcpp/create_channel.h"
 
 namespace agentgym::env {
+namespace {
+
+// The pause before retry number `retry` (1-based).
+absl::Duration BackoffBefore(const EnvClientOptions& options, int retry) {
+  absl::Duration d = options.initial_backoff;
+  for (int i = 1; i < retry; ++i) d = std::min(d * 2, options.max_backoff);
+  return std::min(d, options.max_backoff);
+}
+
+// Whether to make another attempt after `attempts` that ended in `status`;
+// sets `*backoff` to the pause before it.
+bool ShouldRetry(const EnvClientOptions& options, bool retryable, const grpc::Status& status,
+                 int attempts, absl::Time deadline, absl::Duration* backoff) {
+  if (!retryable || status.error_code() != grpc::StatusCode::UNAVAILABLE ||
+      attempts >= options.max_attempts) {
+    return false;
+  }
+  *backoff = BackoffBefore(options, attempts);
+  return absl::Now() + *backoff < deadline;  // the deadline covers the retries too
+}
+
+void PrepareContext(const EnvClientOptions& options, bool retryable, absl::Time deadline,
+                    grpc::ClientContext* context) {
+  context->set_deadline(absl::ToChronoTime(deadline));
+  // A call that is never retried may still wait for the channel to connect:
+  // gRPC holds it until then and sends it once.
+  if (!retryable && options.max_attempts > 1) context->set_wait_for_ready(true);
+}
+
+absl::Status CallError(const EnvClientOptions& options, const grpc::Status& status,
+                       int attempts) {
+  absl::Status error = FromGrpcStatus(status);
+  return absl::Status(error.code(),
+                      absl::StrCat("env server ", options.target, ": ", error.message(),
+                                   attempts > 1 ? absl::StrCat(" (", attempts, " attempts)") : ""));
+}
+
+// One asynchronous unary call with its retries; deletes itself when done.
+// gRPC's callback threads must not block, so the backoff before a retry is
+// an alarm that starts the next attempt when it fires.
+template <typename Req, typename Resp>
+class AsyncCall {
+ public:
+  using Start = std::function<void(grpc::ClientContext*, const Req*, Resp*,
+                                   std::function<void(grpc::Status)>)>;
+  using Done = std::function<void(absl::StatusOr<Resp>)>;
+
+  AsyncCall(Req req, Start start, bool retryable, Done done, const EnvClientOptions& options)
+      : req_(std::move(req)), start_(std::move(start)), retryable_(retryable),
+        done_(std::move(done)), options_(options), deadline_(absl::Now() + options.timeout) {}
+
+  void Run() {
+    context_ = std::make_unique<grpc::ClientContext>();
+    PrepareContext(options_, retryable_, deadline_, context_.get());
+    resp_ = Resp();
+    ++attempts_;
+    start_(context_.get(), &req_, &resp_, [this](grpc::Status status) { OnDone(status); });
+  }
+
+ private:
+  void OnDone(const grpc::Status& status) {
+    absl::Duration backoff;
+    if (!status.ok() &&
+        ShouldRetry(options_, retryable_, status, attempts_, deadline_, &backoff)) {
+      // A fired alarm may be destroyed from its own callback (gRPC keeps its
+      // state alive until the callback returns), which happens when this
+      // call finishes inside the next Run().
+      alarm_ = std::make_unique<grpc::Alarm>();
+      alarm_->Set(absl::ToChronoTime(absl::Now() + backoff), [this](bool) { Run(); });
+      return;
+    }
+    if (status.ok()) {
+      done_(std::move(resp_));
+    } else {
+      done_(CallError(options_, status, attempts_));
+    }
+    delete this;
+  }
+
+  Req req_;
+  Start start_;
+  const bool retryable_;
+  Done done_;
+  const EnvClientOptions& options_;
+  const absl::Time deadline_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::Alarm> alarm_;
+  Resp resp_;
+  int attempts_ = 0;
+};
+
+// The async stub has two overloads of each method (callback and reactor);
+// this picks the callback one.
+template <typename Req, typename Resp>
+using AsyncMethod = void (v1::Env::Stub::async::*)(grpc::ClientContext*, const Req*, Resp*,
+                                                   std::function<void(grpc::Status)>);
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<EnvClient>> EnvClient::Create(EnvClientOptions options) {
   if (options.target.empty()) return absl::InvalidArgumentError("env client: empty target");
@@ -18,7 +117,8 @@ absl::StatusOr<std::unique_ptr<EnvClient>> EnvClient::Create(EnvClientOptions op
   return std::unique_ptr<EnvClient>(new EnvClient(std::move(options)));
 }
 
-EnvClient::EnvClient(EnvClientOptions options) : options_(std::move(options)) {
+EnvClient::EnvClient(EnvClientOptions options)
+    : options_(std::move(options)), turns_(options_.max_tracked_sessions) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(options_.max_message_bytes);
   args.SetMaxSendMessageSize(options_.max_message_bytes);
@@ -34,40 +134,178 @@ bool EnvClient::WaitForReady(absl::Duration timeout) {
                                     absl::ToChronoMilliseconds(timeout));
 }
 
-absl::Duration EnvClient::Backoff(int attempt) const {
-  absl::Duration d = options_.initial_backoff;
-  for (int i = 0; i < attempt; ++i) d = std::min(d * 2, options_.max_backoff);
-  return d;
-}
-
 template <typename Req, typename Resp, typename Fn>
-absl::StatusOr<Resp> EnvClient::Call(const Req& req, Fn method) {
+absl::StatusOr<Resp> EnvClient::Call(const Req& req, Fn method, bool retryable) {
+  const absl::Time deadline = absl::Now() + options_.timeout;
   grpc::Status status;
-  for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
-    if (attempt > 0) absl::SleepFor(Backoff(attempt - 1));
+  int attempts = 0;
+  for (absl::Duration backoff;; absl::SleepFor(backoff)) {
     grpc::ClientContext context;
-    SetDeadline(context, options_.timeout);
+    PrepareContext(options_, retryable, deadline, &context);
     Resp resp;
+    ++attempts;
     status = (stub_.get()->*method)(&context, req, &resp);
     if (status.ok()) return resp;
-    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+    if (!ShouldRetry(options_, retryable, status, attempts, deadline, &backoff)) break;
   }
-  absl::Status error = FromGrpcStatus(status);
-  return absl::Status(error.code(), absl::StrCat("env server ", options_.target, ": ",
-                                                 error.message()));
+  return CallError(options_, status, attempts);
 }
+
+template <typename Req, typename Resp, typename Method>
+void EnvClient::CallAsync(Req req, Method method, bool retryable, Callback<Resp> done) {
+  auto* call = new AsyncCall<Req, Resp>(
+      std::move(req),
+      [stub = stub_.get(), method](grpc::ClientContext* ctx, const Req* r, Resp* resp,
+                                   std::function<void(grpc::Status)> cb) {
+        (stub->async()->*method)(ctx, r, resp, std::move(cb));
+      },
+      retryable, std::move(done), options_);
+  call->Run();
+}
+
+// ---- turns ----
+
+bool EnvClient::PrepareStep(v1::StepRequest* req) {
+  if (options_.check_turns && req->expected_turn() == 0) {
+    if (auto turn = turns_.Get(req->session_id())) req->set_expected_turn(*turn + 1);
+  }
+  return req->expected_turn() > 0;
+}
+
+bool EnvClient::PrepareBatchStep(v1::BatchStepRequest* req) {
+  absl::flat_hash_set<absl::string_view> seen;
+  bool retryable = true;
+  for (auto& item : *req->mutable_items()) {
+    const bool first = seen.insert(item.session_id()).second;
+    // Only a session's first item is checked: the turn of a later one
+    // depends on whether the earlier ones apply (an oversized action does
+    // not), and checking it would fail items that should stand alone. Such
+    // a batch is not retried, as the server remembers only a session's last
+    // step.
+    if (first && item.expected_turn() == 0 && options_.check_turns) {
+      if (auto turn = turns_.Get(item.session_id())) item.set_expected_turn(*turn + 1);
+    }
+    if (!first || item.expected_turn() <= 0) retryable = false;
+  }
+  return retryable;
+}
+
+EnvClient::StepKeys EnvClient::KeysOf(const v1::BatchStepRequest& req) {
+  StepKeys keys;
+  keys.reserve(req.items_size());
+  for (const auto& item : req.items()) keys.emplace_back(item.session_id(), item.expected_turn());
+  return keys;
+}
+
+absl::StatusOr<v1::StepResult> EnvClient::LearnStep(const std::string& session_id,
+                                                    int32_t expected_turn,
+                                                    absl::StatusOr<v1::StepResult> result) {
+  if (!result.ok()) {
+    // The session is gone or its turn is not what we thought: know nothing.
+    // Other errors (e.g. a lost reply) leave the turn as it was, so that
+    // repeating the same step is still recognised by the server.
+    const absl::StatusCode code = result.status().code();
+    if (options_.check_turns &&
+        (code == absl::StatusCode::kNotFound || code == absl::StatusCode::kFailedPrecondition)) {
+      turns_.Forget(session_id);
+    }
+    return result;
+  }
+  if (expected_turn > 0 && result->turn() != expected_turn) {
+    turns_.Forget(session_id);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "env server ", options_.target, ": session '", session_id, "' answered a step sent as turn ",
+        expected_turn, " with turn ", result->turn(),
+        ": the server does not honour StepRequest.expected_turn (or another client stepped the "
+        "session), so this step may have been applied at another turn or twice"));
+  }
+  if (options_.check_turns) {
+    // An ended episode takes no more steps until Reset (which says turn 0).
+    if (result->done() || result->truncated()) {
+      turns_.Forget(session_id);
+    } else {
+      turns_.Set(session_id, result->turn());
+    }
+  }
+  return result;
+}
+
+void EnvClient::LearnBatchStep(const StepKeys& keys, absl::StatusOr<v1::BatchStepResponse>* resp) {
+  if (!resp->ok()) return;
+  const int n = std::min<int>((*resp)->items_size(), static_cast<int>(keys.size()));
+  for (int i = 0; i < n; ++i) {
+    auto* item = (*resp)->mutable_items(i);
+    absl::StatusOr<v1::StepResult> result;
+    if (item->has_error() && item->error().code() != 0) {
+      result = absl::Status(static_cast<absl::StatusCode>(item->error().code()),
+                            item->error().message());
+    } else {
+      result = std::move(*item->mutable_result());
+    }
+    result = LearnStep(keys[i].first, keys[i].second, std::move(result));
+    if (result.ok()) {
+      *item->mutable_result() = *std::move(result);
+    } else {
+      item->clear_result();
+      item->mutable_error()->set_code(static_cast<int>(result.status().code()));
+      item->mutable_error()->set_message(std::string(result.status().message()));
+    }
+  }
+}
+
+void EnvClient::LearnCreated(const absl::StatusOr<v1::CreateResponse>& resp) {
+  if (options_.check_turns && resp.ok()) turns_.Set(resp->session_id(), 0);
+}
+
+void EnvClient::LearnBatchCreated(const absl::StatusOr<v1::BatchCreateResponse>& resp) {
+  if (!options_.check_turns || !resp.ok()) return;
+  for (const auto& item : resp->items()) {
+    if (item.error().code() == 0 && !item.created().session_id().empty()) {
+      turns_.Set(item.created().session_id(), 0);
+    }
+  }
+}
+
+void EnvClient::LearnReset(const std::string& session_id, const absl::Status& status) {
+  if (!options_.check_turns) return;
+  if (status.ok()) {
+    turns_.Set(session_id, 0);
+  } else if (status.code() == absl::StatusCode::kNotFound) {
+    turns_.Forget(session_id);
+  }
+}
+
+void EnvClient::LearnClosed(const std::string& session_id, const absl::Status& status) {
+  if (status.ok() || status.code() == absl::StatusCode::kNotFound) turns_.Forget(session_id);
+}
+
+void EnvClient::LearnBatchClosed(const v1::BatchCloseRequest& req,
+                                 const absl::StatusOr<v1::BatchCloseResponse>& resp) {
+  if (!resp.ok()) return;
+  const int n = std::min(req.session_ids_size(), resp->errors_size());
+  for (int i = 0; i < n; ++i) {
+    const int code = resp->errors(i).code();
+    if (code == 0 || code == static_cast<int>(absl::StatusCode::kNotFound)) {
+      turns_.Forget(req.session_ids(i));
+    }
+  }
+}
+
+// ---- synchronous calls ----
 
 absl::StatusOr<v1::ListEnvsResponse> EnvClient::ListEnvs() {
   return Call<v1::ListEnvsRequest, v1::ListEnvsResponse>(v1::ListEnvsRequest(),
-                                                          &v1::Env::Stub::ListEnvs);
+                                                          &v1::Env::Stub::ListEnvs, true);
 }
 
 absl::StatusOr<v1::ListTasksResponse> EnvClient::ListTasks(const v1::ListTasksRequest& req) {
-  return Call<v1::ListTasksRequest, v1::ListTasksResponse>(req, &v1::Env::Stub::ListTasks);
+  return Call<v1::ListTasksRequest, v1::ListTasksResponse>(req, &v1::Env::Stub::ListTasks, true);
 }
 
 absl::StatusOr<v1::CreateResponse> EnvClient::Create(const v1::CreateRequest& req) {
-  return Call<v1::CreateRequest, v1::CreateResponse>(req, &v1::Env::Stub::Create);
+  auto resp = Call<v1::CreateRequest, v1::CreateResponse>(req, &v1::Env::Stub::Create, false);
+  LearnCreated(resp);
+  return resp;
 }
 
 absl::StatusOr<v1::StepResult> EnvClient::Step(const std::string& session_id,
@@ -75,144 +313,112 @@ absl::StatusOr<v1::StepResult> EnvClient::Step(const std::string& session_id,
   v1::StepRequest req;
   req.set_session_id(session_id);
   req.set_action(action);
-  auto resp = Call<v1::StepRequest, v1::StepResponse>(req, &v1::Env::Stub::Step);
-  if (!resp.ok()) return resp.status();
-  return std::move(*resp->mutable_result());
+  const bool retryable = PrepareStep(&req);
+  auto resp = Call<v1::StepRequest, v1::StepResponse>(req, &v1::Env::Stub::Step, retryable);
+  absl::StatusOr<v1::StepResult> result =
+      resp.ok() ? absl::StatusOr<v1::StepResult>(std::move(*resp->mutable_result()))
+                : absl::StatusOr<v1::StepResult>(resp.status());
+  return LearnStep(session_id, req.expected_turn(), std::move(result));
 }
 
 absl::StatusOr<v1::ResetResponse> EnvClient::Reset(const v1::ResetRequest& req) {
-  return Call<v1::ResetRequest, v1::ResetResponse>(req, &v1::Env::Stub::Reset);
+  auto resp = Call<v1::ResetRequest, v1::ResetResponse>(req, &v1::Env::Stub::Reset, true);
+  LearnReset(req.session_id(), resp.status());
+  return resp;
 }
 
 absl::Status EnvClient::Close(const std::string& session_id) {
   v1::CloseRequest req;
   req.set_session_id(session_id);
-  return Call<v1::CloseRequest, v1::CloseResponse>(req, &v1::Env::Stub::Close).status();
+  absl::Status status =
+      Call<v1::CloseRequest, v1::CloseResponse>(req, &v1::Env::Stub::Close, true).status();
+  LearnClosed(session_id, status);
+  return status;
 }
 
 absl::StatusOr<v1::BatchCreateResponse> EnvClient::BatchCreate(
     const v1::BatchCreateRequest& req) {
-  return Call<v1::BatchCreateRequest, v1::BatchCreateResponse>(req,
-                                                               &v1::Env::Stub::BatchCreate);
+  auto resp = Call<v1::BatchCreateRequest, v1::BatchCreateResponse>(
+      req, &v1::Env::Stub::BatchCreate, false);
+  LearnBatchCreated(resp);
+  return resp;
 }
 
 absl::StatusOr<v1::BatchStepResponse> EnvClient::BatchStep(const v1::BatchStepRequest& req) {
-  return Call<v1::BatchStepRequest, v1::BatchStepResponse>(req, &v1::Env::Stub::BatchStep);
+  v1::BatchStepRequest prepared = req;
+  const bool retryable = PrepareBatchStep(&prepared);
+  auto resp = Call<v1::BatchStepRequest, v1::BatchStepResponse>(
+      prepared, &v1::Env::Stub::BatchStep, retryable);
+  LearnBatchStep(KeysOf(prepared), &resp);
+  return resp;
 }
 
 absl::StatusOr<v1::BatchCloseResponse> EnvClient::BatchClose(
     const v1::BatchCloseRequest& req) {
-  return Call<v1::BatchCloseRequest, v1::BatchCloseResponse>(req, &v1::Env::Stub::BatchClose);
+  auto resp = Call<v1::BatchCloseRequest, v1::BatchCloseResponse>(
+      req, &v1::Env::Stub::BatchClose, true);
+  LearnBatchClosed(req, resp);
+  return resp;
 }
 
-namespace {
-
-// One asynchronous unary call with its retries; deletes itself when done.
-// gRPC's callback threads must not block, so instead of sleeping between
-// attempts a retry is re-issued at once with wait_for_ready: it waits (up to
-// its deadline) for the channel to reconnect.
-template <typename Req, typename Resp>
-class AsyncCall {
- public:
-  using Start = std::function<void(grpc::ClientContext*, const Req*, Resp*,
-                                   std::function<void(grpc::Status)>)>;
-  using Done = std::function<void(absl::StatusOr<Resp>)>;
-
-  AsyncCall(Req req, Start start, Done done, const EnvClientOptions& options)
-      : req_(std::move(req)), start_(std::move(start)), done_(std::move(done)),
-        options_(options) {}
-
-  void Run() {
-    context_ = std::make_unique<grpc::ClientContext>();
-    SetDeadline(*context_, options_.timeout);
-    if (attempt_ > 0) context_->set_wait_for_ready(true);  // wait for reconnection
-    resp_ = Resp();
-    start_(context_.get(), &req_, &resp_, [this](grpc::Status status) { OnDone(status); });
-  }
-
- private:
-  void OnDone(const grpc::Status& status) {
-    if (!status.ok() && status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-        ++attempt_ < options_.max_attempts) {
-      Run();
-      return;
-    }
-    if (status.ok()) {
-      done_(std::move(resp_));
-    } else {
-      absl::Status error = FromGrpcStatus(status);
-      done_(absl::Status(error.code(), absl::StrCat("env server ", options_.target, ": ",
-                                                    error.message())));
-    }
-    delete this;
-  }
-
-  Req req_;
-  Start start_;
-  Done done_;
-  const EnvClientOptions& options_;
-  std::unique_ptr<grpc::ClientContext> context_;
-  Resp resp_;
-  int attempt_ = 0;
-};
-
-}  // namespace
-
-template <typename Req, typename Resp, typename Method>
-void EnvClient::CallAsync(Req req, Method method, Callback<Resp> done) {
-  auto* call = new AsyncCall<Req, Resp>(
-      std::move(req),
-      [stub = stub_.get(), method](grpc::ClientContext* ctx, const Req* r, Resp* resp,
-                                   std::function<void(grpc::Status)> cb) {
-        (stub->async()->*method)(ctx, r, resp, std::move(cb));
-      },
-      std::move(done), options_);
-  call->Run();
-}
-
-namespace {
-// The async stub has two overloads of each method (callback and reactor);
-// this picks the callback one.
-template <typename Req, typename Resp>
-using AsyncMethod = void (v1::Env::Stub::async::*)(grpc::ClientContext*, const Req*, Resp*,
-                                                   std::function<void(grpc::Status)>);
-}  // namespace
+// ---- asynchronous calls ----
 
 void EnvClient::StepAsync(const std::string& session_id, const std::string& action,
                           StepCallback done) {
   v1::StepRequest req;
   req.set_session_id(session_id);
   req.set_action(action);
+  const bool retryable = PrepareStep(&req);
+  const int32_t expected_turn = req.expected_turn();
   CallAsync<v1::StepRequest, v1::StepResponse>(
       std::move(req), AsyncMethod<v1::StepRequest, v1::StepResponse>(&v1::Env::Stub::async::Step),
-      [done = std::move(done)](absl::StatusOr<v1::StepResponse> resp) {
-        if (!resp.ok()) {
-          done(resp.status());
-        } else {
-          done(std::move(*resp->mutable_result()));
-        }
+      retryable,
+      [this, session_id, expected_turn, done = std::move(done)](
+          absl::StatusOr<v1::StepResponse> resp) {
+        absl::StatusOr<v1::StepResult> result =
+            resp.ok() ? absl::StatusOr<v1::StepResult>(std::move(*resp->mutable_result()))
+                      : absl::StatusOr<v1::StepResult>(resp.status());
+        // Learned before `done` runs, so a next step issued from it is sent
+        // with the new turn.
+        done(LearnStep(session_id, expected_turn, std::move(result)));
       });
 }
 
 void EnvClient::BatchStepAsync(v1::BatchStepRequest req, BatchStepCallback done) {
+  const bool retryable = PrepareBatchStep(&req);
+  StepKeys keys = KeysOf(req);
   CallAsync<v1::BatchStepRequest, v1::BatchStepResponse>(
       std::move(req),
       AsyncMethod<v1::BatchStepRequest, v1::BatchStepResponse>(&v1::Env::Stub::async::BatchStep),
-      std::move(done));
+      retryable,
+      [this, keys = std::move(keys), done = std::move(done)](
+          absl::StatusOr<v1::BatchStepResponse> resp) {
+        LearnBatchStep(keys, &resp);
+        done(std::move(resp));
+      });
 }
 
 void EnvClient::CreateAsync(v1::CreateRequest req, Callback<v1::CreateResponse> done) {
   CallAsync<v1::CreateRequest, v1::CreateResponse>(
       std::move(req),
       AsyncMethod<v1::CreateRequest, v1::CreateResponse>(&v1::Env::Stub::async::Create),
-      std::move(done));
+      /*retryable=*/false, [this, done = std::move(done)](absl::StatusOr<v1::CreateResponse> resp) {
+        LearnCreated(resp);
+        done(std::move(resp));
+      });
 }
 
 void EnvClient::ResetAsync(v1::ResetRequest req, Callback<v1::ResetResponse> done) {
+  std::string session_id = req.session_id();
   CallAsync<v1::ResetRequest, v1::ResetResponse>(
       std::move(req),
       AsyncMethod<v1::ResetRequest, v1::ResetResponse>(&v1::Env::Stub::async::Reset),
-      std::move(done));
+      /*retryable=*/true,
+      [this, session_id = std::move(session_id),
+       done = std::move(done)](absl::StatusOr<v1::ResetResponse> resp) {
+        LearnReset(session_id, resp.status());
+        done(std::move(resp));
+      });
 }
 
 void EnvClient::CloseAsync(const std::string& session_id,
@@ -222,7 +428,11 @@ void EnvClient::CloseAsync(const std::string& session_id,
   CallAsync<v1::CloseRequest, v1::CloseResponse>(
       std::move(req),
       AsyncMethod<v1::CloseRequest, v1::CloseResponse>(&v1::Env::Stub::async::Close),
-      [done = std::move(done)](absl::StatusOr<v1::CloseResponse> resp) { done(resp.status()); });
+      /*retryable=*/true,
+      [this, session_id, done = std::move(done)](absl::StatusOr<v1::CloseResponse> resp) {
+        LearnClosed(session_id, resp.status());
+        done(resp.status());
+      });
 }
 
 void EnvClient::BatchCreateAsync(v1::BatchCreateRequest req,
@@ -231,16 +441,26 @@ void EnvClient::BatchCreateAsync(v1::BatchCreateRequest req,
       std::move(req),
       AsyncMethod<v1::BatchCreateRequest, v1::BatchCreateResponse>(
           &v1::Env::Stub::async::BatchCreate),
-      std::move(done));
+      /*retryable=*/false,
+      [this, done = std::move(done)](absl::StatusOr<v1::BatchCreateResponse> resp) {
+        LearnBatchCreated(resp);
+        done(std::move(resp));
+      });
 }
 
 void EnvClient::BatchCloseAsync(v1::BatchCloseRequest req,
                                 Callback<v1::BatchCloseResponse> done) {
+  v1::BatchCloseRequest ids = req;  // for learning which sessions are gone
   CallAsync<v1::BatchCloseRequest, v1::BatchCloseResponse>(
       std::move(req),
       AsyncMethod<v1::BatchCloseRequest, v1::BatchCloseResponse>(
           &v1::Env::Stub::async::BatchClose),
-      std::move(done));
+      /*retryable=*/true,
+      [this, ids = std::move(ids), done = std::move(done)](
+          absl::StatusOr<v1::BatchCloseResponse> resp) {
+        LearnBatchClosed(ids, resp);
+        done(std::move(resp));
+      });
 }
 
 }  // namespace agentgym::env
