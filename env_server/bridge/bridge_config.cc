@@ -1,11 +1,14 @@
 #include "env_server/bridge/bridge_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/status_macros.h"
 
 namespace agentgym::env::bridge {
 namespace {
@@ -25,6 +28,65 @@ void DeepMerge(json& base, const json& over) {
   } else {
     base = over;
   }
+}
+
+// Maps whose keys are the user's own (JSON fields sent upstream, alias
+// words), not bridge settings.
+bool IsFreeForm(const std::string& path) {
+  return path == "create.body" || path == "reset.body" || path == "action.aliases";
+}
+
+void CheckListEntries(const json& list, const std::string& path,
+                      const std::vector<std::string>& known, std::vector<std::string>* unknown) {
+  if (!list.is_array()) return;  // the type is the Reader's to check
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (!list[i].is_object()) continue;
+    for (const auto& [k, v] : list[i].items()) {
+      if (std::find(known.begin(), known.end(), k) == known.end()) {
+        unknown->push_back(absl::StrCat(path, "[", i, "].", k, " (known: ",
+                                        absl::StrJoin(known, ", "), ")"));
+      }
+    }
+  }
+}
+
+// Every key of `over` must be a key of `schema` (the table's defaults), at
+// every level, so that a typo such as `step.score_fiel` is an error instead
+// of a setting silently ignored.
+void CollectUnknownKeys(const json& over, const json& schema, const std::string& path,
+                        std::vector<std::string>* unknown) {
+  if (!over.is_object() || !schema.is_object()) return;
+  for (const auto& [k, v] : over.items()) {
+    const std::string at = path.empty() ? k : absl::StrCat(path, ".", k);
+    if (path.empty() && k == "preset") continue;
+    if (!schema.contains(k)) {
+      std::vector<std::string> known;
+      for (const auto& [sk, sv] : schema.items()) known.push_back(sk);
+      if (path.empty()) known.push_back("preset");
+      unknown->push_back(absl::StrCat(at, " (known", path.empty() ? "" : " in '" + path + "'",
+                                      ": ", absl::StrJoin(known, ", "), ")"));
+      continue;
+    }
+    if (IsFreeForm(at)) continue;
+    if (at == "tasks") {
+      CheckListEntries(v, at, {"type", "description", "train", "test", "recommended_max_turns"},
+                       unknown);
+    } else if (at == "errors.rules") {
+      CheckListEntries(v, at, {"match", "code"}, unknown);
+    } else {
+      CollectUnknownKeys(v, schema[k], at, unknown);
+    }
+  }
+}
+
+absl::Status CheckKeys(const std::string& env, const std::string& what, const json& over,
+                       const json& defaults) {
+  std::vector<std::string> unknown;
+  CollectUnknownKeys(over, defaults, "", &unknown);
+  if (unknown.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("bridge env '", env, "': unknown key",
+                                                 unknown.size() > 1 ? "s" : "", " in ", what,
+                                                 ": ", absl::StrJoin(unknown, "; ")));
 }
 
 const json& KnownTable() {
@@ -65,6 +127,16 @@ class Reader {
     if (n != nullptr && n->is_number()) return n->get<double>();
     Error(path, "a number");
     return 0;
+  }
+  // An integer in [lo, hi] (so that a cast to int cannot overflow).
+  int64_t Int(const std::string& path, int64_t lo, int64_t hi) {
+    const json* n = Find(path);
+    if (n != nullptr && n->is_number_integer() && n->get<int64_t>() >= lo &&
+        n->get<int64_t>() <= hi) {
+      return n->get<int64_t>();
+    }
+    Error(path, absl::StrCat("an integer in ", lo, "..", hi));
+    return lo;
   }
   bool Bool(const std::string& path) {
     const json* n = Find(path);
@@ -139,8 +211,22 @@ void ReadTasks(Reader& r, const json& tasks, UpstreamConfig& c) {
       return;
     }
     range.type = t["type"].get<std::string>();
-    range.description = t.value("description", "");
-    range.recommended_max_turns = t.value("recommended_max_turns", c.recommended_max_turns);
+    if (t.contains("description")) {
+      if (!t["description"].is_string()) {
+        r.Error("tasks.description", "a string");
+        return;
+      }
+      range.description = t["description"].get<std::string>();
+    }
+    range.recommended_max_turns = c.recommended_max_turns;
+    if (t.contains("recommended_max_turns")) {
+      const json& turns = t["recommended_max_turns"];
+      if (!turns.is_number_integer() || turns.get<int64_t>() < 0 || turns.get<int64_t>() > 1000000) {
+        r.Error("tasks.recommended_max_turns", "an integer in 0..1000000");
+        return;
+      }
+      range.recommended_max_turns = static_cast<int32_t>(turns.get<int64_t>());
+    }
     bounds("train", &range.train_start, &range.train_count);
     bounds("test", &range.test_start, &range.test_count);
     c.tasks.push_back(range);
@@ -194,17 +280,39 @@ json YamlToJson(const YAML::Node& node) {
 
 absl::StatusOr<UpstreamConfig> ResolveUpstream(const std::string& name, const json& overrides) {
   const json& table = KnownTable();
+  const json& known_envs = table["known_envs"];
+  std::vector<std::string> known_names;
+  for (const auto& [k, v] : known_envs.items()) known_names.push_back(k);
+  const std::string known = absl::StrJoin(known_names, ", ");
   json merged = table["defaults"];
-  std::string preset = overrides.value("preset", table["known_envs"].contains(name) ? name : "");
-  if (!preset.empty()) {
-    if (!table["known_envs"].contains(preset)) {
-      std::string known;
-      for (const auto& [k, v] : table["known_envs"].items()) absl::StrAppend(&known, k, " ");
-      return absl::InvalidArgumentError(absl::StrCat("bridge env '", name, "': unknown preset '",
-                                                     preset, "' (known: ", known, ")"));
+  // A known env's name picks its entry; any other name must say what it is,
+  // so that a misspelt known env is an error rather than an env silently
+  // built from the bare defaults.
+  std::string preset;
+  if (overrides.contains("preset")) {
+    if (!overrides["preset"].is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bridge env '", name, "': 'preset' must be a known env (", known, ") or none"));
     }
-    DeepMerge(merged, table["known_envs"][preset]);
+    preset = overrides["preset"].get<std::string>();
+  } else if (known_envs.contains(name)) {
+    preset = name;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bridge env '", name, "' is not a known env (", known, "): name the one it runs with "
+        "'preset: <env>', or say 'preset: none' to describe a custom server from the defaults"));
   }
+  if (preset == "none") preset.clear();
+  if (!preset.empty()) {
+    if (!known_envs.contains(preset)) {
+      return absl::InvalidArgumentError(absl::StrCat("bridge env '", name, "': unknown preset '",
+                                                     preset, "' (known: ", known, ", none)"));
+    }
+    AG_RETURN_IF_ERROR(CheckKeys(name, absl::StrCat("the shipped entry '", preset, "'"),
+                                 known_envs[preset], table["defaults"]));
+    DeepMerge(merged, known_envs[preset]);
+  }
+  AG_RETURN_IF_ERROR(CheckKeys(name, "its config", overrides, table["defaults"]));
   DeepMerge(merged, overrides);
   UpstreamConfig c;
   c.name = name;
@@ -214,7 +322,7 @@ absl::StatusOr<UpstreamConfig> ResolveUpstream(const std::string& name, const js
   c.description = r.Str("description");
   c.action_format = r.Str("action_format");
   c.mirrors = r.Str("mirrors");
-  c.recommended_max_turns = static_cast<int32_t>(r.Num("recommended_max_turns"));
+  c.recommended_max_turns = static_cast<int32_t>(r.Int("recommended_max_turns", 0, 1000000));
   c.session_key = r.Str("session_key");
   c.create_path = r.Str("create.path");
   c.create_body = r.Object("create.body");
@@ -240,7 +348,7 @@ absl::StatusOr<UpstreamConfig> ResolveUpstream(const std::string& name, const js
   c.success_value = r.Num("success.value");
   c.success_when_done = r.Bool("success.when_done");
   c.success_ends_episode = r.Bool("success.ends_episode");
-  c.max_turns = static_cast<int32_t>(r.Num("max_turns"));
+  c.max_turns = static_cast<int32_t>(r.Int("max_turns", 0, 1000000));
   c.error_field = r.Str("errors.field");
   c.error_default_code = r.Code("errors.default_code");
   if (const json* rules = r.Find("errors.rules"); rules != nullptr && rules->is_array()) {
@@ -268,7 +376,7 @@ absl::StatusOr<UpstreamConfig> ResolveUpstream(const std::string& name, const js
   c.connect_timeout = absl::Milliseconds(r.Num("timeouts_ms.connect"));
   c.request_timeout = absl::Milliseconds(r.Num("timeouts_ms.request"));
   c.close_timeout = absl::Milliseconds(r.Num("timeouts_ms.close"));
-  c.pool_size = static_cast<int>(r.Num("pool_size"));
+  c.pool_size = static_cast<int>(r.Int("pool_size", 1, 4096));
   if (const json* tasks = r.Find("tasks"); tasks != nullptr) ReadTasks(r, *tasks, c);
   else r.Error("tasks", "set");
   if (!r.status().ok()) return r.status();
@@ -294,10 +402,11 @@ absl::StatusOr<UpstreamConfig> ResolveUpstream(const std::string& name, const js
     return absl::InvalidArgumentError(absl::StrCat(
         "bridge env '", name, "': base_url must be set to http://host:port (got '", c.base_url, "')"));
   }
-  if (c.pool_size < 1 || c.request_timeout <= absl::ZeroDuration() ||
-      c.connect_timeout <= absl::ZeroDuration() || c.close_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bridge env '", name, "': pool_size and timeouts_ms.* must be > 0"));
+  for (absl::Duration t : {c.request_timeout, c.connect_timeout, c.close_timeout}) {
+    if (t <= absl::ZeroDuration() || t > absl::Hours(24)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bridge env '", name, "': timeouts_ms.* must be > 0 and at most a day (86400000)"));
+    }
   }
   if (c.session_key.empty() || c.step_path.empty() || c.reset_path.empty() ||
       c.create_path.empty() || c.action_key.empty() || c.observation_field.empty()) {

@@ -70,9 +70,11 @@ struct UpstreamConfig {
 // The shipped table of known envs (agentgym_envs.yaml, compiled in).
 const std::string& KnownEnvsYaml();
 
-// Reads `envs:` of a bridge config: a map env name -> overrides (each may
-// name `preset:`; by default the preset is the env's own name if known).
-// INVALID_ARGUMENT naming the env and key for anything malformed.
+// Reads `envs:` of a bridge config: a map env name -> overrides. A known
+// env's name picks its table entry; any other name needs `preset: <known
+// env>` or `preset: none` (the bare defaults). INVALID_ARGUMENT naming the
+// env and key for anything malformed, including every key the table does
+// not have (except inside create.body, reset.body and action.aliases).
 absl::StatusOr<std::vector<UpstreamConfig>> ParseBridgeConfig(const YAML::Node& envs);
 
 // One env's config from the defaults, its preset and `overrides` (JSON).

@@ -10,6 +10,7 @@
 // limits, batching, health, reflection) is the same EnvServer. Prints
 // "listening on HOST:PORT" once ready; shuts down on SIGTERM / SIGINT.
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "core/config.h"
 #include "core/logging.h"
@@ -50,9 +52,11 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_path, "YAML: envs: {name: {base_url: ..., overrides}}");
   app.add_option("--upstream", upstreams, "<env>=<base_url> (repeatable; a known env's preset)");
   app.add_option("--set", overrides, "config override key.path=value (repeatable)");
-  app.add_option("--listen", listen, "host:port to serve on; port 0 picks a free port");
+  auto* listen_flag = app.add_option("--listen", listen,
+                                     "host:port to serve on; port 0 picks a free port (wins "
+                                     "over the config's listen)");
   app.add_option("--max-sessions", max_sessions, "maximum open sessions")->check(CLI::PositiveNumber);
-  app.add_option("--session-ttl-s", ttl_s, "default idle TTL of a session")->check(CLI::PositiveNumber);
+  app.add_option("--session-ttl-s", ttl_s, "default idle TTL of a session, seconds (0, 7200]");
   app.add_option("--max-action-bytes", max_action_bytes, "largest action accepted")
       ->check(CLI::PositiveNumber);
   app.add_option("--port-file", port_file, "write the bound port here once serving");
@@ -65,6 +69,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (auto s = agentgym::SetLogLevel(log_level); !s.ok()) return Fail(s);
+  // NaN passes CLI11's PositiveNumber, and absl::Seconds(inf) is an infinite TTL.
+  const absl::Duration max_ttl = agentgym::env::EnvServerOptions().service.sessions.max_idle_ttl;
+  if (!std::isfinite(ttl_s) || ttl_s <= 0 || absl::Seconds(ttl_s) > max_ttl) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--session-ttl-s must be a positive number of seconds, at most ",
+        absl::ToInt64Seconds(max_ttl), "; got ", ttl_s)));
+  }
   agentgym::Config config;
   if (!config_path.empty()) {
     auto loaded = agentgym::Config::FromFile(config_path);
@@ -79,6 +90,7 @@ int main(int argc, char** argv) {
     overrides.push_back("envs." + u.substr(0, eq) + ".base_url=" + u.substr(eq + 1));
   }
   if (auto s = config.ApplyOverrides(overrides); !s.ok()) return Fail(s);
+  if (auto s = config.ExpectOnlyKeys("", {"envs", "listen"}); !s.ok()) return Fail(s);
   auto upstream_configs = bridge::ParseBridgeConfig(config.Find("envs"));
   if (!upstream_configs.ok()) return Fail(upstream_configs.status());
 
@@ -93,7 +105,10 @@ int main(int argc, char** argv) {
     envs.emplace(name, *std::move(env));
   }
   agentgym::env::EnvServerOptions options;
-  options.listen = *config.GetOr<std::string>("listen", listen);
+  auto from_config = config.GetOr<std::string>("listen", listen);
+  if (!from_config.ok()) return Fail(from_config.status());
+  if (listen_flag->count() == 0) listen = *from_config;
+  options.listen = listen;
   options.service.sessions.max_sessions = max_sessions;
   options.service.sessions.default_idle_ttl = absl::Seconds(ttl_s);
   options.service.max_action_bytes = max_action_bytes;

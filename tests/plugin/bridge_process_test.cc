@@ -63,5 +63,34 @@ TEST(BridgeProcessTest, SigtermWhileAStepHangsUpstreamExitsAfterTheGracePeriod) 
   (*fake)->Stop();
 }
 
+TEST(BridgeProcessTest, BadConfigIsAClearErrorNamingTheKey) {
+  const std::string upstream = "textcraft=http://127.0.0.1:9";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--upstream", upstream, "--set", "envs.textcraft.step.score_fiel=score"},
+       "step.score_fiel"},
+      {{"--upstream", upstream, "--set", "envs.textcraft.sucess.field=score"}, "sucess"},
+      {{"--upstream", upstream, "--set", "envs.textcraft.tasks=[{type: a, trian: [0, 5]}]"},
+       "tasks[0].trian"},
+      {{"--upstream", "textcraf=http://127.0.0.1:9"}, "not a known env"},
+      {{"--upstream", upstream, "--set", "listn=127.0.0.1:0"}, "listn"},
+      {{"--upstream", upstream, "--set", "listen.port=1"}, "listen"},
+      {{"--upstream", upstream, "--session-ttl-s", "nan"}, "--session-ttl-s"},
+      {{"--upstream", upstream, "--listen", "127.0.0.1:99999"}, "bad port"},
+  };
+  for (const auto& [args, says] : cases) {
+    std::vector<std::string> argv = {AG_BRIDGE_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    if (says != "bad port") argv.insert(argv.end(), {"--listen", "127.0.0.1:0"});
+    SCOPED_TRACE(says);
+    auto run = ChildProcess::Run(argv);
+    ASSERT_TRUE(run.ok()) << run.status();
+    EXPECT_NE(run->exit_status, 0) << run->output;
+    EXPECT_NE(run->exit_status, -1) << "it hung: " << run->output;
+    EXPECT_NE(run->output.find("error: "), std::string::npos) << run->output;
+    EXPECT_NE(run->output.find(says), std::string::npos) << run->output;
+    EXPECT_EQ(run->output.find("listening on"), std::string::npos) << run->output;
+  }
+}
+
 }  // namespace
 }  // namespace agentgym::env

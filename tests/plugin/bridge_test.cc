@@ -157,6 +157,15 @@ TEST_F(BridgeTest, OverridesMergeOverThePresetAndBadConfigsAreRefused) {
   auto never_ends = ResolveUpstream("babyai", {{"base_url", "http://h:1"},
                                                {"success", {{"ends_episode", false}}}});
   EXPECT_EQ(never_ends.status().code(), absl::StatusCode::kInvalidArgument);
+  // An unknown env name must say what it is.
+  auto misspelt = ResolveUpstream("textcraf", {{"base_url", "http://h:1"}});
+  EXPECT_EQ(misspelt.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(misspelt.status().message().find("preset"), std::string::npos) << misspelt.status();
+  UpstreamConfig custom = MustResolve("custom", {{"preset", "none"}, {"base_url", "http://h:1"}});
+  EXPECT_EQ(custom.preset, "");
+  EXPECT_EQ(custom.session_key, "id");  // the bare defaults
+  EXPECT_EQ(ResolveUpstream("x", {{"preset", 3}, {"base_url", "http://h:1"}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
   UpstreamConfig bad_regex = MustResolve("textcraft", {{"base_url", "http://h:1"},
                                                        {"action", {{"pattern", "("}}}});
   EXPECT_EQ(BridgeEnvironment::Create(bad_regex).status().code(),
@@ -166,6 +175,48 @@ TEST_F(BridgeTest, OverridesMergeOverThePresetAndBadConfigsAreRefused) {
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ((*parsed)[0].max_turns, 5);
   EXPECT_FALSE(ParseBridgeConfig(YAML::Load("[]")).ok());
+}
+
+TEST_F(BridgeTest, UnknownKeysAnywhereAreRefusedWithTheirPath) {
+  const std::vector<std::pair<json, std::string>> typos = {
+      {{{"base_urll", "http://h:1"}}, "base_urll"},
+      {{{"step", {{"score_fiel", "score"}}}}, "step.score_fiel"},
+      {{{"success", {{"feild", "reward"}}}}, "success.feild"},
+      {{{"timeouts_ms", {{"requests", 5}}}}, "timeouts_ms.requests"},
+      {{{"action", {{"patern", "x"}}}}, "action.patern"},
+      {{{"tasks", json::array({{{"type", "a"}, {"trian", {0, 5}}}})}}, "tasks[0].trian"},
+      {{{"errors", {{"rules", json::array({{{"match", "x"}, {"cod", "NOT_FOUND"}}})}}}},
+       "errors.rules[0].cod"},
+  };
+  for (const auto& [typo, path] : typos) {
+    json over = {{"base_url", "http://h:1"}};
+    for (const auto& [k, v] : typo.items()) over[k] = v;
+    auto c = ResolveUpstream("textcraft", over);
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << path;
+    EXPECT_NE(c.status().message().find(path), std::string::npos) << c.status();
+  }
+  // The same holds through ParseBridgeConfig (YAML), and for the user's own
+  // keys only where they are free-form: fields sent upstream and aliases.
+  auto yaml = ParseBridgeConfig(YAML::Load(
+      "textcraft: {base_url: 'http://h:1', step: {score_fiel: score}}\n"));
+  EXPECT_EQ(yaml.status().code(), absl::StatusCode::kInvalidArgument);
+  UpstreamConfig free_form = MustResolve(
+      "textcraft", {{"base_url", "http://h:1"},
+                    {"create", {{"body", {{"any_field", 1}}}}},
+                    {"reset", {{"body", {{"split", "dev"}}}}},
+                    {"action", {{"aliases", {{"peek", "inventory"}}}}}});
+  EXPECT_EQ(free_form.create_body["any_field"], 1);
+  EXPECT_EQ(free_form.action.aliases.at("peek"), "inventory");
+  // Wrong types are errors, not crashes.
+  for (const json& bad : {json{{"tasks", json::array({{{"type", "a"}, {"description", 5}}})}},
+                          json{{"tasks", json::array({{{"type", "a"}, {"recommended_max_turns", 1e12}}})}},
+                          json{{"max_turns", 1e300}}, json{{"pool_size", 0}},
+                          json{{"timeouts_ms", {{"request", 1e300}}}}}) {
+    json over = bad;
+    over["base_url"] = "http://h:1";
+    EXPECT_EQ(ResolveUpstream("textcraft", over).status().code(),
+              absl::StatusCode::kInvalidArgument) << bad.dump();
+  }
 }
 
 TEST_F(BridgeTest, ParsesTheAgentsTextLikeAgentGymsClients) {

@@ -69,6 +69,47 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::StartServer(
   }
 }
 
+absl::StatusOr<ProcessResult> ChildProcess::Run(const std::vector<std::string>& argv,
+                                                absl::Duration timeout) {
+  int fds[2];
+  if (pipe(fds) != 0) return absl::InternalError("pipe failed");
+  pid_t pid = fork();
+  if (pid < 0) return absl::InternalError("fork failed");
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    dup2(fds[1], STDERR_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  ProcessResult result;
+  const absl::Time deadline = absl::Now() + timeout;
+  bool killed = false;
+  while (true) {  // read until EOF (the child exited) or the deadline
+    int left_ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
+    pollfd p{fds[0], POLLIN, 0};
+    if (left_ms <= 0 || poll(&p, 1, left_ms) <= 0) {
+      kill(pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    char buf[512];
+    ssize_t n = read(fds[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    result.output.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exit_status = killed ? -1 : ExitStatus(status);
+  return result;
+}
+
 int ChildProcess::Stop(absl::Duration timeout) {
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);

@@ -17,8 +17,18 @@
 
 namespace agentgym::testing {
 
+struct ProcessResult {
+  int exit_status = -1;  // -1 if it had to be killed, 128+N if signal N ended it
+  std::string output;    // stdout and stderr together
+};
+
 class ChildProcess {
  public:
+  // Runs argv[0] (a path) to completion with its stdout and stderr captured;
+  // kills it after `timeout` (exit_status -1). INTERNAL if it cannot start.
+  static absl::StatusOr<ProcessResult> Run(const std::vector<std::string>& argv,
+                                           absl::Duration timeout = absl::Seconds(60));
+
   // Starts argv[0] (a path) with `env` added to the environment and waits up
   // to `timeout` for its "listening on" line. DEADLINE_EXCEEDED / INTERNAL.
   static absl::StatusOr<std::unique_ptr<ChildProcess>> StartServer(
