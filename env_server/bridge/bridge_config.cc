@@ -377,6 +377,7 @@ absl::StatusOr<UpstreamConfig> ResolveUpstream(const std::string& name, const js
   c.request_timeout = absl::Milliseconds(r.Num("timeouts_ms.request"));
   c.close_timeout = absl::Milliseconds(r.Num("timeouts_ms.close"));
   c.pool_size = static_cast<int>(r.Int("pool_size", 1, 4096));
+  c.max_connections = static_cast<int>(r.Int("max_connections", 1, 4096));
   if (const json* tasks = r.Find("tasks"); tasks != nullptr) ReadTasks(r, *tasks, c);
   else r.Error("tasks", "set");
   if (!r.status().ok()) return r.status();
@@ -401,6 +402,11 @@ absl::StatusOr<UpstreamConfig> ResolveUpstream(const std::string& name, const js
   if (c.base_url.rfind("http://", 0) != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "bridge env '", name, "': base_url must be set to http://host:port (got '", c.base_url, "')"));
+  }
+  if (c.pool_size > c.max_connections) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bridge env '", name, "': pool_size (", c.pool_size, ") must not exceed max_connections (",
+        c.max_connections, ")"));
   }
   for (absl::Duration t : {c.request_timeout, c.connect_timeout, c.close_timeout}) {
     if (t <= absl::ZeroDuration() || t > absl::Hours(24)) {

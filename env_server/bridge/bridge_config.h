@@ -63,7 +63,8 @@ struct UpstreamConfig {
   std::vector<ErrorRule> error_rules;
   ActionParserConfig action;
   absl::Duration connect_timeout, request_timeout, close_timeout;
-  int pool_size = 16;
+  int pool_size = 16;          // connections kept open between requests
+  int max_connections = 256;   // requests in flight at once (>= pool_size)
   std::vector<TaskRange> tasks;
 };
 

@@ -50,6 +50,8 @@ class BridgeEnvironment final : public Environment {
   // still in flight, aborts it and every later one (UNAVAILABLE, see
   // UpstreamClient::Stop) and returns true; else changes nothing.
   bool AbortIfBusy();
+  // The upstream connections now (for tests and monitoring).
+  UpstreamClient::PoolStats pool_stats() const { return client_->Stats(); }
 
  private:
   BridgeEnvironment(UpstreamConfig config, std::unique_ptr<ActionParser> parser,

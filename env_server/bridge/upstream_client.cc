@@ -60,6 +60,7 @@ UpstreamClient::UpstreamClient(const UpstreamConfig& config, std::string host, i
       port_(port),
       prefix_(std::move(prefix)),
       pool_size_(config.pool_size),
+      max_connections_(config.max_connections),
       connect_timeout_(config.connect_timeout),
       error_field_(config.error_field),
       error_default_code_(config.error_default_code) {}
@@ -69,12 +70,12 @@ UpstreamClient::~UpstreamClient() = default;
 absl::StatusOr<UpstreamClient::Lease> UpstreamClient::Acquire(absl::Time deadline, bool fresh) {
   absl::MutexLock lock(&mu_);
   auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stopped_ || !idle_.empty() || open_ < pool_size_;
+    return stopped_ || !idle_.empty() || open_ < max_connections_;
   };
   if (!mu_.AwaitWithDeadline(absl::Condition(&available), deadline)) {
     return absl::DeadlineExceededError(absl::StrCat(
-        "upstream '", env_, "' (", base_url_, "): all ", pool_size_,
-        " connections stayed busy until the deadline (raise pool_size or timeouts_ms.request)"));
+        "upstream '", env_, "' (", base_url_, "): all ", max_connections_,
+        " connections (max_connections) stayed busy until the deadline"));
   }
   if (stopped_) return StoppedError();
   Lease lease;
@@ -99,10 +100,12 @@ absl::StatusOr<UpstreamClient::Lease> UpstreamClient::Acquire(absl::Time deadlin
 void UpstreamClient::Release(Lease& lease, bool keep) {
   absl::MutexLock lock(&mu_);
   in_use_.erase(lease.client.get());
-  if (keep && !stopped_) {
+  if (keep && !stopped_ && static_cast<int>(idle_.size()) < pool_size_) {
     idle_.push_back(std::move(lease.client));
   } else {
-    --open_;  // dropped (its state is unknown after a failure); a fresh one will be made
+    // Dropped: its state is unknown after a failure, or pool_size are kept
+    // already (it was one of the extra connections of a busy spell).
+    --open_;
     // Destroyed here, under mu_ and out of in_use_, so Stop() never touches it.
     lease.client.reset();
   }
@@ -111,6 +114,11 @@ void UpstreamClient::Release(Lease& lease, bool keep) {
 absl::Status UpstreamClient::StoppedError() const {
   return absl::UnavailableError(absl::StrCat("upstream '", env_, "' (", base_url_,
                                              "): the bridge is shutting down"));
+}
+
+UpstreamClient::PoolStats UpstreamClient::Stats() {
+  absl::MutexLock lock(&mu_);
+  return PoolStats{open_, static_cast<int>(idle_.size()), static_cast<int>(in_use_.size())};
 }
 
 bool UpstreamClient::Busy() {

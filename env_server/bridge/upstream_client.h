@@ -1,11 +1,15 @@
 #ifndef AGENTGYM_ENV_SERVER_BRIDGE_UPSTREAM_CLIENT_H_
 #define AGENTGYM_ENV_SERVER_BRIDGE_UPSTREAM_CLIENT_H_
 
-// JSON over HTTP to one AgentGym env server, through a bounded pool of
-// keep-alive connections, with a deadline on every request. Failures come back
-// as gRPC-style statuses:
+// JSON over HTTP to one AgentGym env server, with a deadline on every
+// request. Up to max_connections requests run at once, each on its own
+// connection; pool_size of those stay open (keep-alive) between requests and
+// the rest close after theirs, so requests stuck upstream slow down only
+// themselves until max_connections are stuck. Failures come back as
+// gRPC-style statuses:
 //   UNAVAILABLE        cannot connect, or HTTP 503 (the request was not applied)
-//   DEADLINE_EXCEEDED  no reply within the timeout, or no free connection
+//   DEADLINE_EXCEEDED  no reply within the timeout, or max_connections stayed
+//                      busy until it
 //   INTERNAL           connection lost mid-reply, HTTP 4xx/5xx, a reply that is
 //                      not JSON; the message says which and how to fix it
 //   RESOURCE_EXHAUSTED HTTP 429
@@ -52,6 +56,13 @@ class UpstreamClient {
   // Whether some call is in flight now.
   bool Busy();
 
+  struct PoolStats {
+    int open = 0;    // connections that exist
+    int idle = 0;    // kept open between requests (<= pool_size)
+    int in_use = 0;  // carrying a request now (<= max_connections)
+  };
+  PoolStats Stats();
+
  private:
   UpstreamClient(const UpstreamConfig& config, std::string host, int port, std::string prefix);
   struct Lease {
@@ -72,6 +83,7 @@ class UpstreamClient {
   const int port_;
   const std::string prefix_;  // path of base_url, prepended to every endpoint
   const int pool_size_;
+  const int max_connections_;
   const absl::Duration connect_timeout_;
   const std::string error_field_;
   const absl::StatusCode error_default_code_;

@@ -3,6 +3,7 @@
 // parsing, error bodies and HTTP failures, a dead and a slow upstream.
 
 #include <memory>
+#include <thread>
 
 #include "absl/synchronization/notification.h"
 #include "env_server/bridge/bridge_env.h"
@@ -34,6 +35,7 @@ class BridgeTest : public ::testing::Test {
   }
   void TearDown() override {
     client_.reset();
+    if (fake_) fake_->ReleaseSlow();  // a failed test may leave steps hanging upstream
     server_.reset();  // destroys the envs, which send their pending closes
     if (fake_) fake_->Stop();
   }
@@ -463,6 +465,64 @@ TEST_F(BridgeTest, SuccessIsEachServersOwnSignalNeverPartialCredit) {
     EXPECT_TRUE(timed_out.last.done()) << env;
     EXPECT_FALSE(timed_out.last.success()) << env;
   }
+}
+
+TEST_F(BridgeTest, StuckStepsBeyondPoolSizeDoNotBlockHealthySessionsOfTheSameEnv) {
+  Serve({MustResolve("textcraft", {{"base_url", fake_->BaseUrl("textcraft")},
+                                   {"pool_size", 1},
+                                   {"max_connections", 8},
+                                   {"timeouts_ms", {{"request", 600000}}}})});
+  auto a = Create("textcraft");
+  auto b = Create("textcraft");
+  auto healthy = Create("textcraft");
+  ASSERT_TRUE(a.ok() && b.ok() && healthy.ok());
+  absl::Notification a_done, b_done;
+  absl::StatusOr<v1::StepResult> a_result, b_result;
+  client_->StepAsync(a->session_id(), "Action: slow", [&](absl::StatusOr<v1::StepResult> r) {
+    a_result = std::move(r);
+    a_done.Notify();
+  });
+  client_->StepAsync(b->session_id(), "Action: slow", [&](absl::StatusOr<v1::StepResult> r) {
+    b_result = std::move(r);
+    b_done.Notify();
+  });
+  AwaitSlowSteps(2);  // both reached the upstream: the pool grew past pool_size
+  EXPECT_EQ(bridges_["textcraft"]->pool_stats().in_use, 2);
+  // Two stuck steps hold twice pool_size; a healthy session still steps.
+  auto ok = client_->Step(healthy->session_id(), "Action: pick 1");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->observation(), "Go higher.");
+  EXPECT_FALSE(a_done.HasBeenNotified() || b_done.HasBeenNotified());
+  fake_->ReleaseSlow();
+  ASSERT_TRUE(a_done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  ASSERT_TRUE(b_done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_TRUE(a_result.ok() && b_result.ok()) << a_result.status() << b_result.status();
+  // The extra connections closed after their requests; pool_size stay open.
+  auto stats = bridges_["textcraft"]->pool_stats();
+  EXPECT_EQ(stats.in_use, 0);
+  EXPECT_EQ(stats.idle, 1);
+  EXPECT_EQ(stats.open, 1);
+}
+
+TEST_F(BridgeTest, RequestsBeyondMaxConnectionsWaitForOneUntilTheirDeadline) {
+  auto client = UpstreamClient::Create(MustResolve(
+      "textcraft", {{"base_url", fake_->BaseUrl("textcraft")}, {"pool_size", 1},
+                    {"max_connections", 1}}));
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<json> stuck;
+  std::thread holder([&] {
+    stuck = (*client)->Post("/step", {{"id", 0}, {"action", "slow"}}, absl::Minutes(10));
+  });
+  AwaitSlowSteps(1);
+  auto waited = (*client)->Post("/step", {{"id", 0}, {"action", "pick 1"}}, absl::Milliseconds(300));
+  EXPECT_EQ(waited.status().code(), absl::StatusCode::kDeadlineExceeded) << waited.status();
+  EXPECT_NE(waited.status().message().find("max_connections"), std::string::npos);
+  fake_->ReleaseSlow();
+  holder.join();
+  EXPECT_EQ(stuck.status().code(), absl::StatusCode::kNotFound);  // env 0 was never created
+  EXPECT_EQ(ResolveUpstream("textcraft", {{"base_url", "http://h:1"}, {"pool_size", 9},
+                                          {"max_connections", 8}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
