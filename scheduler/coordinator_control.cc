@@ -1,6 +1,9 @@
 // CoordinatorService: learner progress, the curriculum's control RPCs
 // (SetHorizon, Pause/Resume, checkpoint state) and the state file.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -35,8 +38,7 @@ void CoordinatorService::RecordStageChangesLocked(const std::vector<pb::StageCha
   if (!changes.empty()) BumpLocked();
 }
 
-void CoordinatorService::SaveStateLocked() {
-  if (options_.state_file.empty()) return;
+absl::Status CoordinatorService::WriteStateLocked() {
   pb::CoordinatorState state;
   *state.mutable_curriculum() = curriculum_.State();
   state.set_paused(paused_);
@@ -50,25 +52,69 @@ void CoordinatorService::SaveStateLocked() {
   // leaves the previous state intact.
   const std::string tmp = options_.state_file + ".tmp";
   {
+    errno = 0;
     std::ofstream out(tmp, std::ios::out | std::ios::trunc);
+    if (!out) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot write coordinator state file '", tmp, "': ", std::strerror(errno)));
+    }
     out << json;
     out.flush();
     if (!out) {
-      Log()->warn("cannot write coordinator state file '{}'", tmp);
-      return;
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot write coordinator state file '", tmp, "'"));
     }
   }
   if (std::rename(tmp.c_str(), options_.state_file.c_str()) != 0) {
-    Log()->warn("cannot rename '{}' to '{}'", tmp, options_.state_file);
+    const int error = errno;
+    std::remove(tmp.c_str());
+    return absl::FailedPreconditionError(absl::StrCat("cannot rename '", tmp, "' to '",
+                                                      options_.state_file,
+                                                      "': ", std::strerror(error)));
+  }
+  return absl::OkStatus();
+}
+
+void CoordinatorService::SaveStateLocked() {
+  if (options_.state_file.empty()) return;
+  absl::Status written = WriteStateLocked();
+  if (written.ok()) {
+    if (state_save_failing_) {
+      Log()->info("coordinator state file '{}' is written again", options_.state_file);
+      state_save_failing_ = false;
+    }
+    return;
+  }
+  metrics_->GetCounter("agentgym_state_file_write_errors_total",
+                       "Failed writes of the coordinator state file")
+      ->Increment();
+  // Warn once per run of failures (the file was writable at start, so this
+  // is e.g. a full disk): the log is not flooded on every report.
+  if (!state_save_failing_) {
+    Log()->warn("{} (the curriculum keeps running; a restart would load the last state "
+                "written; warning once until a write succeeds, failures counted in "
+                "agentgym_state_file_write_errors_total)",
+                std::string(written.message()));
+    state_save_failing_ = true;
+  } else {
+    Log()->debug("{}", std::string(written.message()));
   }
 }
 
 absl::Status CoordinatorService::LoadStateLocked() {
   if (options_.state_file.empty()) return absl::OkStatus();
-  std::ifstream in(options_.state_file);
-  if (!in) {
+  std::error_code exists_error;
+  if (!std::filesystem::exists(options_.state_file, exists_error) && !exists_error) {
     Log()->info("no coordinator state file at '{}': starting at stage 0", options_.state_file);
     return absl::OkStatus();
+  }
+  errno = 0;
+  std::ifstream in(options_.state_file);
+  if (!in || exists_error) {
+    // There may be a state there: never start afresh (and overwrite it).
+    return absl::UnavailableError(absl::StrCat(
+        "cannot read coordinator state file '", options_.state_file, "': ",
+        exists_error ? exists_error.message() : std::string(std::strerror(errno))));
   }
   std::stringstream text;
   text << in.rdbuf();

@@ -54,6 +54,15 @@ absl::StatusOr<std::unique_ptr<CoordinatorService>> CoordinatorService::Create(
       }
     }
     AG_RETURN_IF_ERROR(service->LoadStateLocked());
+    if (!service->options_.state_file.empty()) {
+      absl::Status writable = service->WriteStateLocked();
+      if (!writable.ok()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(writable.message(),
+                         "; the coordinator saves its curriculum there (coordinator.state_file, "
+                         "--state-file): fix the path or its permissions"));
+      }
+    }
     service->UpdateMetricsLocked(service->StatusLocked());
   }
   if (service->fetcher_ != nullptr) {

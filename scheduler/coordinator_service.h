@@ -70,7 +70,9 @@ class CoordinatorService final : public coordinator::v1::Coordinator::Service {
  public:
   // INVALID_ARGUMENT when the options do not make a run (bad curriculum, no
   // envs), or a state file that does not fit the config; UNAVAILABLE when
-  // the state file cannot be read. `fetcher` may be null when every env
+  // the state file exists but cannot be read; FAILED_PRECONDITION when it
+  // cannot be written (checked by writing the start state, so a bad path
+  // stops the start instead of failing every later save). `fetcher` may be null when every env
   // lists its tasks in config.
   static absl::StatusOr<std::unique_ptr<CoordinatorService>> Create(
       CoordinatorOptions options, Clock* clock, metrics::Registry* metrics,
@@ -164,8 +166,11 @@ class CoordinatorService final : public coordinator::v1::Coordinator::Service {
   void TakeFetchedLocked(const std::string& address, const std::string& env,
                          absl::StatusOr<std::vector<EnvTask>> tasks)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Writes the curriculum and paused flag to options_.state_file (if set).
+  // Writes the curriculum and paused flag to options_.state_file (if set);
+  // a failure is logged once until a write succeeds again, and counted.
   void SaveStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One write; FAILED_PRECONDITION naming the path and the reason.
+  absl::Status WriteStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status LoadStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const CoordinatorOptions options_;
@@ -196,6 +201,7 @@ class CoordinatorService final : public coordinator::v1::Coordinator::Service {
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
   int64_t revision_ ABSL_GUARDED_BY(mu_) = 0;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  bool state_save_failing_ ABSL_GUARDED_BY(mu_) = false;
   struct Fetch {
     std::string address, env;
   };

@@ -1,17 +1,20 @@
 #include "scheduler/coordinator_service.h"
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
+#include "core/logging.h"
 #include "core/metrics_jsonl.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "spdlog/sinks/ringbuffer_sink.h"
 
 namespace agentgym::scheduler {
 namespace {
@@ -683,6 +686,59 @@ TEST_F(CoordinatorServiceTest, CurriculumStateSurvivesACoordinatorRestart) {
     EXPECT_EQ(t.max_turns(), t.env() == "babyai" ? 17 : 20);
     EXPECT_EQ(t.pinned(), t.env() == "babyai");
   }
+}
+
+TEST(CoordinatorStateFileTest, AStateFileThatCannotBeWrittenStopsTheStart) {
+  CoordinatorOptions o = DefaultOptions();
+  o.state_file = "/nonexistent-agentgym-dir/state.json";
+  FakeClock clock;
+  metrics::Registry metrics;
+  auto service = CoordinatorService::Create(o, &clock, &metrics, nullptr);
+  ASSERT_FALSE(service.ok());
+  EXPECT_EQ(service.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(service.status().message().find("/nonexistent-agentgym-dir/state.json"),
+            std::string::npos)
+      << service.status();
+  EXPECT_NE(service.status().message().find("No such file or directory"), std::string::npos)
+      << service.status();
+}
+
+// Writable at start, failing later (say the disk filled): one warning per run
+// of failures, every failure counted, and a new warning after a recovery.
+TEST_F(CoordinatorServiceTest, LaterStateFileFailuresWarnOnceAndAreCounted) {
+  const std::string dir = "/tmp/coordinator_service_test.state." + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(std::filesystem::create_directory(dir));
+  CoordinatorOptions o = DefaultOptions();
+  o.state_file = dir + "/state.json";
+  Start(o);
+  EXPECT_TRUE(std::filesystem::exists(o.state_file));  // written at start
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(128);
+  auto logger = GetLogger("coordinator");
+  logger->sinks().push_back(sink);
+  auto warnings = [&] {
+    int n = 0;
+    for (const std::string& line : sink->last_formatted()) {
+      if (line.find("cannot write coordinator state file") != std::string::npos &&
+          line.find("warning once") != std::string::npos) {
+        ++n;
+      }
+    }
+    return n;
+  };
+  std::string learner = Register(pb::ROLE_LEARNER, "127.0.0.1:6000");
+  std::filesystem::remove_all(dir);
+  for (int step = 1; step <= 3; ++step) ASSERT_TRUE(Progress(learner, step).ok());
+  EXPECT_EQ(warnings(), 1);
+  EXPECT_NE(metrics_.PrometheusText().find("agentgym_state_file_write_errors_total 3"),
+            std::string::npos);
+  ASSERT_TRUE(std::filesystem::create_directory(dir));
+  ASSERT_TRUE(Progress(learner, 4).ok());
+  EXPECT_TRUE(std::filesystem::exists(o.state_file));
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(Progress(learner, 5).ok());
+  EXPECT_EQ(warnings(), 2);
+  logger->sinks().pop_back();
 }
 
 TEST_F(CoordinatorServiceTest, WatchStatusStreamsChanges) {

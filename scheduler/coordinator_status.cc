@@ -210,6 +210,10 @@ grpc::Status CoordinatorService::WatchStatus(grpc::ServerContext* context,
       }
     }
   }
+  // A watcher must be able to tell "the coordinator went away" from "done".
+  if (shutting_down_) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the coordinator is shutting down");
+  }
   return grpc::Status::OK;
 }
 

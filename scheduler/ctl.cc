@@ -323,7 +323,8 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
             << FormatStatus(status) << "\n";
       }
       out.flush();
-      if (count > 0 && ++seen >= count) {
+      ++seen;
+      if (count > 0 && seen >= count) {
         ctx.TryCancel();
         break;
       }
@@ -340,8 +341,15 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
                                         absl::StrCat("no update for ", interval_ms + timeout_ms,
                                                      " ms")));
     }
-    if (!s.ok()) return fail("watch", s);
-    return kCtlOk;
+    if (seen > 0 || s.ok()) {
+      // The stream ended before we stopped it: the coordinator shut down
+      // (or went away). Nothing to watch any more, and the caller must know.
+      err << "error: the coordinator at " << address << " ended the watch ("
+          << (s.ok() ? std::string("stream closed") : s.error_message())
+          << "); it has shut down or restarted\n";
+      return kCtlUnreachable;
+    }
+    return fail("watch", s);
   }
   if (horizon_cmd->parsed()) {
     grpc::ClientContext ctx;

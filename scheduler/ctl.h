@@ -12,7 +12,7 @@ namespace agentgym::scheduler {
 // Exit codes of agentgym-ctl.
 inline constexpr int kCtlOk = 0;
 inline constexpr int kCtlRequestFailed = 1;  // the coordinator said no
-inline constexpr int kCtlUnreachable = 2;    // no coordinator answered
+inline constexpr int kCtlUnreachable = 2;    // no coordinator answered, or it went away
 inline constexpr int kCtlUsage = 64;         // bad command line
 
 // `agentgym-ctl status | watch | components | set-horizon | pause | resume`

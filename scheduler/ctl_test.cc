@@ -1,8 +1,10 @@
 #include "scheduler/ctl.h"
 
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "scheduler/coordinator_server.h"
@@ -152,6 +154,39 @@ TEST_F(CtlTest, WatchStreamsUpdates) {
   ASSERT_NE(first, std::string::npos);
   EXPECT_NE(r.out.find("---- ", first + 1), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("HORIZON"), std::string::npos);
+}
+
+// An ostream buffer that notifies once something was flushed to it.
+class NotifyingBuffer : public std::stringbuf {
+ public:
+  absl::Notification flushed;
+
+ protected:
+  int sync() override {
+    if (!flushed.HasBeenNotified()) flushed.Notify();
+    return std::stringbuf::sync();
+  }
+};
+
+// A watch the coordinator ends by shutting down is an error (exit 2), not a
+// success: scripts that watch a run must learn that it is gone.
+TEST_F(CtlTest, WatchFailsWhenTheCoordinatorShutsDown) {
+  NotifyingBuffer out_buffer;
+  std::ostream out(&out_buffer);
+  std::ostringstream err;
+  int code = -1;
+  std::thread watcher([&] {
+    code = RunCtl(With({"watch", "--interval-ms", "60000"}), out, err);
+  });
+  // The first update arrived: the stream is up. Then the coordinator stops.
+  ASSERT_TRUE(out_buffer.flushed.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  server_->Shutdown();
+  watcher.join();
+  EXPECT_EQ(code, kCtlUnreachable);
+  EXPECT_NE(err.str().find("the coordinator at " + address_ + " ended the watch"),
+            std::string::npos)
+      << err.str();
+  EXPECT_NE(err.str().find("shutting down"), std::string::npos) << err.str();
 }
 
 TEST(CtlUnreachableTest, SaysItCannotReachTheCoordinator) {

@@ -445,6 +445,17 @@ TEST(CoordinatorProcessTest, BadConfigsAreRefusedNamingTheKey) {
     EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.yaml << r.output;
     std::remove(config.c_str());
   }
+  // A state file it could never write: refused at start, not warned about later.
+  const std::string config = WriteFile("coordinator_process_test.bad.yaml", envs);
+  CommandResult r = RunCoordinatorExpectingRefusal(
+      {"--config", config, "--listen", "127.0.0.1:0", "--state-file",
+       "/nonexistent-agentgym-dir/state.json"});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("cannot write coordinator state file "
+                          "'/nonexistent-agentgym-dir/state.json.tmp'"),
+            std::string::npos)
+      << r.output;
+  std::remove(config.c_str());
 }
 
 // --listen wins over coordinator.listen, and the line printed is the address
