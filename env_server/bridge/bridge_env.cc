@@ -141,6 +141,10 @@ BridgeEnvironment::~BridgeEnvironment() {
 
 bool BridgeEnvironment::AbortIfBusy() {
   if (!client_->Busy()) return false;
+  if (client_->Stopped()) {  // aborted already: later calls fail at once
+    client_->Stop();
+    return true;
+  }
   GetLogger("bridge")->warn("env '{}': aborting the upstream calls still in flight ({})",
                             config_.name, config_.base_url);
   client_->Stop();

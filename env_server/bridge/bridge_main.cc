@@ -134,7 +134,11 @@ int main(int argc, char** argv) {
     absl::Notification shut_down;
     std::thread aborter([&] {
       if (shut_down.WaitForNotificationWithTimeout(grace)) return;
-      for (auto* b : bridges) b->AbortIfBusy();
+      // Repeated: a handler between two upstream calls (a Create's create
+      // and reset) starts its second one after the first check.
+      do {
+        for (auto* b : bridges) b->AbortIfBusy();
+      } while (!shut_down.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
     });
     (*server)->Shutdown(grace);
     shut_down.Notify();

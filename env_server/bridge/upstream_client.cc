@@ -121,6 +121,11 @@ UpstreamClient::PoolStats UpstreamClient::Stats() {
   return PoolStats{open_, static_cast<int>(idle_.size()), static_cast<int>(in_use_.size())};
 }
 
+bool UpstreamClient::Stopped() {
+  absl::MutexLock lock(&mu_);
+  return stopped_;
+}
+
 bool UpstreamClient::Busy() {
   absl::MutexLock lock(&mu_);
   return !in_use_.empty();

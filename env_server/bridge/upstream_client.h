@@ -55,6 +55,7 @@ class UpstreamClient {
   void Stop();
   // Whether some call is in flight now.
   bool Busy();
+  bool Stopped();
 
   struct PoolStats {
     int open = 0;    // connections that exist
