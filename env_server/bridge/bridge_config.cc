@@ -221,7 +221,8 @@ void ReadTasks(Reader& r, const json& tasks, UpstreamConfig& c) {
     range.recommended_max_turns = c.recommended_max_turns;
     if (t.contains("recommended_max_turns")) {
       const json& turns = t["recommended_max_turns"];
-      if (!turns.is_number_integer() || turns.get<int64_t>() < 0 || turns.get<int64_t>() > 1000000) {
+      if (!turns.is_number_integer() || turns.get<int64_t>() < 0 ||
+          turns.get<int64_t>() > 1000000) {
         r.Error("tasks.recommended_max_turns", "an integer in 0..1000000");
         return;
       }

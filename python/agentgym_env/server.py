@@ -71,7 +71,8 @@ class EnvServer:
         if reap_interval_s is not None:
             _check_positive(reap_interval_s=reap_interval_s)
         if session_ttl_s > _MAX_TTL_S:
-            raise ValueError(f"session_ttl_s must be at most {_MAX_TTL_S:g} (got {session_ttl_s!r})")
+            raise ValueError(f"session_ttl_s must be at most {_MAX_TTL_S:g} "
+                             f"(got {session_ttl_s!r})")
         for name, value in (("max_sessions", max_sessions), ("max_action_bytes", max_action_bytes),
                             ("max_batch_items", max_batch_items), ("workers", workers),
                             ("max_message_bytes", max_message_bytes)):

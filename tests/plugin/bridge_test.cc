@@ -211,7 +211,8 @@ TEST_F(BridgeTest, UnknownKeysAnywhereAreRefusedWithTheirPath) {
   EXPECT_EQ(free_form.action.aliases.at("peek"), "inventory");
   // Wrong types are errors, not crashes.
   for (const json& bad : {json{{"tasks", json::array({{{"type", "a"}, {"description", 5}}})}},
-                          json{{"tasks", json::array({{{"type", "a"}, {"recommended_max_turns", 1e12}}})}},
+                          json{{"tasks", json::array({{{"type", "a"},
+                                                       {"recommended_max_turns", 1e12}}})}},
                           json{{"max_turns", 1e300}}, json{{"pool_size", 0}},
                           json{{"timeouts_ms", {{"request", 1e300}}}}}) {
     json over = bad;
@@ -514,7 +515,8 @@ TEST_F(BridgeTest, RequestsBeyondMaxConnectionsWaitForOneUntilTheirDeadline) {
     stuck = (*client)->Post("/step", {{"id", 0}, {"action", "slow"}}, absl::Minutes(10));
   });
   AwaitSlowSteps(1);
-  auto waited = (*client)->Post("/step", {{"id", 0}, {"action", "pick 1"}}, absl::Milliseconds(300));
+  auto waited =
+      (*client)->Post("/step", {{"id", 0}, {"action", "pick 1"}}, absl::Milliseconds(300));
   EXPECT_EQ(waited.status().code(), absl::StatusCode::kDeadlineExceeded) << waited.status();
   EXPECT_NE(waited.status().message().find("max_connections"), std::string::npos);
   fake_->ReleaseSlow();
