@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/grpc_status.h"
 #include "core/logging.h"
@@ -24,12 +23,12 @@ bool Transient(grpc::StatusCode code) {
   return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED;
 }
 
-// The coordinator says this component must Register again.
-bool MustRegister(const grpc::Status& s) {
-  return (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
-          absl::StrContains(s.error_message(), kRegisterAgainHint)) ||
-         (s.error_code() == grpc::StatusCode::NOT_FOUND &&
-          absl::StrContains(s.error_message(), kUnknownComponentHint));
+// The coordinator says this component must Register again: the trailing
+// metadata entry it sets on exactly those errors (registry.h), not a phrase.
+bool MustRegister(const grpc::ClientContext& context, const grpc::Status& s) {
+  if (s.ok()) return false;
+  const auto& trailers = context.GetServerTrailingMetadata();
+  return trailers.find(kRegisterAgainMetadataKey) != trailers.end();
 }
 
 // gRPC backs off reconnecting up to 120 s by default; a coordinator that was
@@ -157,7 +156,7 @@ grpc::Status CoordinatorClient::CallWithReregister(
     grpc::ClientContext context;
     SetDeadline(context, options_.rpc_timeout);
     grpc::Status status = call(context);
-    if (attempt == 0 && MustRegister(status)) {
+    if (attempt == 0 && MustRegister(context, status)) {
       Log()->warn("coordinator: {}; registering again", status.error_message());
       absl::Status again = Reregister(generation);
       if (!again.ok()) return ToGrpcStatus(again);
@@ -194,7 +193,7 @@ void CoordinatorClient::Beat() {
     Absorb(response.directives(), /*ok=*/true);
     return;
   }
-  if (MustRegister(status)) {
+  if (MustRegister(context, status)) {
     Log()->warn("coordinator: {}; registering again", status.error_message());
     absl::Status again = Reregister(generation);
     if (!again.ok()) Log()->warn("{}", again.ToString());

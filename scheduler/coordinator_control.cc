@@ -141,14 +141,14 @@ absl::Status CoordinatorService::LoadStateLocked() {
   return absl::OkStatus();
 }
 
-grpc::Status CoordinatorService::ReportProgress(grpc::ServerContext*,
+grpc::Status CoordinatorService::ReportProgress(grpc::ServerContext* context,
                                                 const pb::ReportProgressRequest* req,
                                                 pb::ReportProgressResponse* resp) {
   absl::Status valid = ProgressWindow::Validate(*req);
   if (!valid.ok()) return ToGrpcStatus(valid);
   absl::MutexLock lock(&mu_);
   auto caller = CallerLocked(req->component_id(), pb::ROLE_LEARNER, "report_progress");
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!caller.ok()) return Reply(context, caller.status());
   if (req->step() < progress_.step()) {
     Log()->warn("training step went back from {} to {}: the learner resumed from a checkpoint",
                 progress_.step(), req->step());

@@ -7,12 +7,25 @@
 #include <memory>
 #include <string>
 
+#include "core/grpc_status.h"
 #include "core/logging.h"
+#include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
+#include "scheduler/registry.h"
 
 namespace agentgym::scheduler {
 
 inline std::shared_ptr<spdlog::logger> Log() { return GetLogger("coordinator"); }
+
+// The RPC status for `status`; a "register again" error (registry.h) also
+// gets the trailing metadata entry that says so. `context` may be null
+// (in-process calls).
+inline grpc::Status Reply(grpc::ServerContext* context, const absl::Status& status) {
+  if (context != nullptr && IsRegisterAgain(status)) {
+    context->AddTrailingMetadata(kRegisterAgainMetadataKey, "1");
+  }
+  return ToGrpcStatus(status);
+}
 
 inline grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);

@@ -102,8 +102,8 @@ absl::StatusOr<const Component*> CoordinatorService::CallerLocked(const std::str
                                                       RoleName(role), " components"));
   }
   if (c->health != pb::HEALTH_UP) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(rpc, ": lease of component '", id, "' lapsed; ", kRegisterAgainHint));
+    return MarkRegisterAgain(absl::FailedPreconditionError(
+        absl::StrCat(rpc, ": lease of component '", id, "' lapsed; ", kRegisterAgainHint)));
   }
   return c;
 }
@@ -256,7 +256,8 @@ grpc::Status CoordinatorService::Register(grpc::ServerContext*, const pb::Regist
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext*, const pb::HeartbeatRequest* req,
+grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context,
+                                           const pb::HeartbeatRequest* req,
                                            pb::HeartbeatResponse* resp) {
   if (req->component_id().empty()) return Invalid("heartbeat: component_id is required");
   const auto& load = req->load();
@@ -280,7 +281,7 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext*, const pb::Heart
       CompleteGroupsLocked(req->component_id(), req->completed_group_ids());
       BumpLocked();
     }
-    return ToGrpcStatus(beat);
+    return Reply(context, beat);
   }
   CompleteGroupsLocked(req->component_id(), req->completed_group_ids());
   QueueTaskFetchesLocked(**registry_.Get(req->component_id()));
@@ -289,13 +290,13 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext*, const pb::Heart
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::Deregister(grpc::ServerContext*,
+grpc::Status CoordinatorService::Deregister(grpc::ServerContext* context,
                                             const pb::DeregisterRequest* req,
                                             pb::DeregisterResponse*) {
   if (req->component_id().empty()) return Invalid("deregister: component_id is required");
   absl::MutexLock lock(&mu_);
   auto removed = registry_.Deregister(req->component_id());
-  if (!removed.ok()) return ToGrpcStatus(removed.status());
+  if (!removed.ok()) return Reply(context, removed.status());
   RequeueLocked(req->component_id());
   Log()->info("deregistered {} {}", RoleName(removed->role), removed->id);
   BumpLocked();

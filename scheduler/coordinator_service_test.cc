@@ -640,6 +640,67 @@ TEST_F(CoordinatorServiceTest, BadRequestsGetClearErrors) {
             StatusCode::INVALID_ARGUMENT);
 }
 
+// "Register again" is told by trailing metadata on exactly those errors,
+// not by the message: an unknown horizon track is NOT_FOUND too, a wrong
+// role FAILED_PRECONDITION too, and neither carries it.
+TEST_F(CoordinatorServiceTest, RegisterAgainIsStructuredAsTrailingMetadata) {
+  Start();
+  Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5001", {"textcraft"});
+  std::string actor = Register(pb::ROLE_ACTOR, "");
+  auto says_register_again = [](const grpc::ClientContext& ctx) {
+    const auto& trailers = ctx.GetServerTrailingMetadata();
+    auto it = trailers.find(kRegisterAgainMetadataKey);
+    return it != trailers.end() && it->second == "1";
+  };
+  {  // unknown id
+    auto ctx = Ctx();
+    pb::HeartbeatRequest beat;
+    beat.set_component_id("no-such-id");
+    pb::HeartbeatResponse hb;
+    EXPECT_EQ(stub_->Heartbeat(ctx.get(), beat, &hb).error_code(), StatusCode::NOT_FOUND);
+    EXPECT_TRUE(says_register_again(*ctx));
+  }
+  {  // unknown horizon track: NOT_FOUND, but not about registration
+    auto ctx = Ctx();
+    pb::SetHorizonRequest req;
+    req.set_env("nethack");
+    req.set_max_turns(5);
+    pb::SetHorizonResponse resp;
+    EXPECT_EQ(stub_->SetHorizon(ctx.get(), req, &resp).error_code(), StatusCode::NOT_FOUND);
+    EXPECT_FALSE(says_register_again(*ctx));
+  }
+  {  // wrong role: FAILED_PRECONDITION, but registering again would not help
+    auto ctx = Ctx();
+    pb::ReportProgressRequest req;
+    req.set_component_id(actor);
+    req.set_step(1);
+    pb::ReportProgressResponse resp;
+    EXPECT_EQ(stub_->ReportProgress(ctx.get(), req, &resp).error_code(),
+              StatusCode::FAILED_PRECONDITION);
+    EXPECT_FALSE(says_register_again(*ctx));
+  }
+  clock_.Advance(absl::Seconds(11));
+  EXPECT_EQ(service_->Reap(), 2);
+  {  // lapsed lease, on GetTasks and on Heartbeat
+    auto ctx = Ctx();
+    pb::GetTasksRequest req;
+    req.set_component_id(actor);
+    req.set_num_groups(1);
+    req.set_group_size(1);
+    pb::GetTasksResponse resp;
+    EXPECT_EQ(stub_->GetTasks(ctx.get(), req, &resp).error_code(),
+              StatusCode::FAILED_PRECONDITION);
+    EXPECT_TRUE(says_register_again(*ctx));
+    auto beat_ctx = Ctx();
+    pb::HeartbeatRequest beat;
+    beat.set_component_id(actor);
+    pb::HeartbeatResponse hb;
+    EXPECT_EQ(stub_->Heartbeat(beat_ctx.get(), beat, &hb).error_code(),
+              StatusCode::FAILED_PRECONDITION);
+    EXPECT_TRUE(says_register_again(*beat_ctx));
+  }
+}
+
 TEST_F(CoordinatorServiceTest, PauseStopsTasksUntilResume) {
   Start();
   Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5001", {"textcraft"});

@@ -100,7 +100,8 @@ std::string CoordinatorService::PickServerLocked(const std::string& env) {
   return servers[round_robin_[env]++ % servers.size()]->address;
 }
 
-grpc::Status CoordinatorService::GetTasks(grpc::ServerContext*, const pb::GetTasksRequest* req,
+grpc::Status CoordinatorService::GetTasks(grpc::ServerContext* context,
+                                          const pb::GetTasksRequest* req,
                                           pb::GetTasksResponse* resp) {
   if (req->num_groups() <= 0 || req->num_groups() > options_.max_groups_per_request) {
     return Invalid(absl::StrCat("get_tasks: num_groups must be in 1..",
@@ -112,7 +113,7 @@ grpc::Status CoordinatorService::GetTasks(grpc::ServerContext*, const pb::GetTas
   }
   absl::MutexLock lock(&mu_);
   auto caller = CallerLocked(req->component_id(), pb::ROLE_ACTOR, "get_tasks");
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!caller.ok()) return Reply(context, caller.status());
   std::set<std::string> wanted;
   for (const std::string& env : req->envs()) {
     if (!sampler_.Knows(env)) {

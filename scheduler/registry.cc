@@ -2,13 +2,16 @@
 
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/random_id.h"
 
 namespace agentgym::scheduler {
+
 namespace {
 
+constexpr char kRegisterAgainPayload[] = "type.agentgym/coordinator.register_again";
 constexpr size_t kMaxIdBytes = 128;
 constexpr size_t kMaxNameBytes = 256;
 
@@ -20,6 +23,15 @@ bool PrintableAscii(const std::string& s) {
 }
 
 }  // namespace
+
+absl::Status MarkRegisterAgain(absl::Status status) {
+  status.SetPayload(kRegisterAgainPayload, absl::Cord("1"));
+  return status;
+}
+
+bool IsRegisterAgain(const absl::Status& status) {
+  return !status.ok() && status.GetPayload(kRegisterAgainPayload).has_value();
+}
 
 const char* RoleName(pb::Role role) {
   switch (role) {
@@ -127,8 +139,8 @@ absl::StatusOr<std::string> Registry::Register(const pb::RegisterRequest& reques
 absl::Status Registry::Heartbeat(const std::string& id, const pb::ComponentLoad* load) {
   auto it = components_.find(id);
   if (it == components_.end()) {
-    return absl::NotFoundError(
-        absl::StrCat(kUnknownComponentHint, " '", id, "'; register first"));
+    return MarkRegisterAgain(absl::NotFoundError(
+        absl::StrCat(kUnknownComponentHint, " '", id, "'; register first")));
   }
   Component& c = it->second;
   absl::Time now = clock_->Now();
@@ -136,9 +148,9 @@ absl::Status Registry::Heartbeat(const std::string& id, const pb::ComponentLoad*
   // still too late: the component's work may be handed out already.
   if (c.health == pb::HEALTH_DOWN || now - c.last_heartbeat > options_.lease) {
     c.health = pb::HEALTH_DOWN;
-    return absl::FailedPreconditionError(absl::StrCat(
+    return MarkRegisterAgain(absl::FailedPreconditionError(absl::StrCat(
         "lease of component '", id, "' lapsed; ", kRegisterAgainHint,
-        " (its work was reassigned)"));
+        " (its work was reassigned)")));
   }
   c.last_heartbeat = now;
   if (load != nullptr) c.load = *load;
@@ -176,7 +188,8 @@ std::vector<Component> Registry::Reap() {
 absl::StatusOr<const Component*> Registry::Get(const std::string& id) const {
   auto it = components_.find(id);
   if (it == components_.end()) {
-    return absl::NotFoundError(absl::StrCat(kUnknownComponentHint, " '", id, "'"));
+    return MarkRegisterAgain(
+        absl::NotFoundError(absl::StrCat(kUnknownComponentHint, " '", id, "'")));
   }
   return &it->second;
 }

@@ -14,11 +14,20 @@ namespace agentgym::scheduler {
 
 namespace pb = ::agentgym::coordinator::v1;
 
-// Error messages that tell a component to Register again: a lapsed lease
-// (FAILED_PRECONDITION) and an id the coordinator does not know (NOT_FOUND,
-// e.g. after a coordinator restart). CoordinatorClient looks for them.
+// "Register again": a lapsed lease (FAILED_PRECONDITION) and an id the
+// coordinator does not know (NOT_FOUND, e.g. after a coordinator restart).
+// Such errors carry a Status payload (MarkRegisterAgain); at the RPC edge it
+// becomes the trailing metadata entry `agentgym-register-again: 1`, which is
+// what CoordinatorClient (and any client in any language) looks for, so other
+// uses of the same codes (an unknown horizon track is NOT_FOUND too) are told
+// apart without reading messages. The phrases stay in the messages for people.
+inline constexpr char kRegisterAgainMetadataKey[] = "agentgym-register-again";
 inline constexpr char kRegisterAgainHint[] = "register again";
 inline constexpr char kUnknownComponentHint[] = "unknown component id";
+
+// Marks `status` as a "register again" error; IsRegisterAgain tells.
+absl::Status MarkRegisterAgain(absl::Status status);
+bool IsRegisterAgain(const absl::Status& status);
 
 struct Component {
   std::string id;
