@@ -47,7 +47,10 @@ absl::Status CoordinatorService::WriteStateLocked() {
   google::protobuf::util::JsonPrintOptions print;
   print.add_whitespace = true;
   print.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(state, &json, print);
+  if (auto printed = google::protobuf::util::MessageToJsonString(state, &json, print);
+      !printed.ok()) {
+    return absl::InternalError(absl::StrCat("coordinator state as JSON: ", printed.ToString()));
+  }
   // Write a sibling file and rename it over the old one, so a crash mid-write
   // leaves the previous state intact.
   const std::string tmp = options_.state_file + ".tmp";

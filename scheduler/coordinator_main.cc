@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
 #include "core/config.h"
 #include "core/logging.h"
 #include "scheduler/coordinator_options.h"
@@ -53,6 +54,10 @@ int main(int argc, char** argv) {
     if (!preset.ok()) return Fail(preset.status());
     if (!preset->Has("curriculum")) {
       return Fail(absl::InvalidArgumentError(curriculum_path + " has no `curriculum:` key"));
+    }
+    // Only `curriculum:` is taken from a preset; anything else would be lost.
+    if (absl::Status s = preset->ExpectOnlyKeys("", {"curriculum"}); !s.ok()) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(curriculum_path, ": ", s.message())));
     }
     YAML::Node root = config.root();
     root["curriculum"] = YAML::Clone(preset->Find("curriculum"));

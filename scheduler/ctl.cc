@@ -16,6 +16,7 @@
 #include "core/grpc_status.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
+#include "nlohmann/json.hpp"
 #include "scheduler/registry.h"
 
 namespace agentgym::scheduler {
@@ -38,7 +39,11 @@ std::string Json(const google::protobuf::Message& message) {
   options.add_whitespace = false;
   options.always_print_primitive_fields = true;
   options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  if (auto printed = google::protobuf::util::MessageToJsonString(message, &json, options);
+      !printed.ok()) {
+    // Still one JSON object per line, saying what went wrong.
+    return nlohmann::json({{"error", printed.ToString()}}).dump();
+  }
   return json;
 }
 

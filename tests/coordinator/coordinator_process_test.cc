@@ -455,6 +455,15 @@ TEST(CoordinatorProcessTest, BadConfigsAreRefusedNamingTheKey) {
                           "'/nonexistent-agentgym-dir/state.json.tmp'"),
             std::string::npos)
       << r.output;
+  // A --curriculum preset gives only `curriculum:`; more would be dropped.
+  const std::string preset = WriteFile("coordinator_process_test.preset.yaml",
+                                       "curriculum: {horizons: [5]}\nenvs: [babyai]\n");
+  r = RunCoordinatorExpectingRefusal(
+      {"--config", config, "--listen", "127.0.0.1:0", "--curriculum", preset});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("unknown config key in the top level: envs"), std::string::npos)
+      << r.output;
+  std::remove(preset.c_str());
   std::remove(config.c_str());
 }
 
