@@ -2,6 +2,7 @@
 (proto/agentgym/env/v1/env.proto): NOT_FOUND, INVALID_ARGUMENT,
 RESOURCE_EXHAUSTED, FAILED_PRECONDITION, INTERNAL for env bugs."""
 
+import hashlib
 import logging
 import math
 import random
@@ -164,6 +165,12 @@ class EnvService(_stubs.env_pb2_grpc.EnvServicer):
         return resp
 
     def step(self, req) -> "pb.StepResult":
+        """One step, with StepRequest.expected_turn as the C++ server treats it
+        (env_server/session_store.cc): expected_turn > 0 applies the step only
+        when the session is at turn expected_turn - 1; a repeat of the
+        session's last step (same turn and action, both sent checked) answers
+        that step's result again with `replayed` set and applies nothing;
+        anything else is FAILED_PRECONDITION with nothing applied."""
         if len(req.action) > self.max_action_bytes:
             raise RpcError("INVALID_ARGUMENT", f"the action is {len(req.action)} bytes; the "
                                                f"limit is {self.max_action_bytes}")
@@ -171,21 +178,50 @@ class EnvService(_stubs.env_pb2_grpc.EnvServicer):
             action = req.action.decode("utf-8")  # strict: no overlongs or surrogates
         except UnicodeDecodeError:
             raise RpcError("INVALID_ARGUMENT", "the action is not valid UTF-8 text") from None
+        expected = req.expected_turn
+        if expected < 0:
+            raise RpcError("INVALID_ARGUMENT",
+                           f"expected_turn is {expected}; it must be >= 0 (0: unchecked)")
+        # 128 bits tell a repeat from another action of the same client.
+        digest = hashlib.blake2b(req.action, digest_size=16).digest() if expected > 0 else None
         session = self.sessions.find(req.session_id)
         with session.lock:
             if session.closed:
                 raise RpcError("NOT_FOUND", f"no session '{_quote(req.session_id)}'")
+            if expected > 0:
+                # Before `ended`: the repeat of an episode's last step is
+                # answered like any other.
+                last = session.last_step
+                if session.turn == expected and last is not None and last[0] == digest:
+                    replay = pb.StepResult()
+                    replay.CopyFrom(last[1])
+                    replay.replayed = True
+                    return replay
+                if session.turn != expected - 1:
+                    raise RpcError(
+                        "FAILED_PRECONDITION",
+                        f"session '{_quote(req.session_id)}' is at turn {session.turn}, so a "
+                        f"step sent as turn {expected} (expected_turn) is out of order"
+                        + (" (that turn was reached by another step)"
+                           if session.turn == expected else "") + "; it was not applied")
             if session.ended:
-                raise RpcError("FAILED_PRECONDITION", f"session '{req.session_id}' has ended "
-                               f"after {session.turn} turns; Reset or Close it")
+                raise RpcError("FAILED_PRECONDITION", f"session '{_quote(req.session_id)}' has "
+                               f"ended after {session.turn} turns; Reset or Close it")
             out = _call_env(session.env_name, "step",
                             lambda: _to_step(session.env.step(action)))
-            session.turn += 1
             limit = type(session.env).max_turns
-            if limit > 0 and session.turn >= limit and not out.done:
+            if limit > 0 and session.turn + 1 >= limit and not out.done:
                 out.truncated = True
+            result = _step_proto(out, session.turn + 1, session.env_name)  # may raise: no turn
+            session.turn += 1
             session.ended = out.done or out.truncated
-            return _step_proto(out, session.turn, session.env_name)
+            if expected > 0:
+                kept = pb.StepResult()
+                kept.CopyFrom(result)
+                session.last_step = (digest, kept)
+            else:
+                session.last_step = None
+            return result
 
     def reset(self, req) -> "pb.ResetResponse":
         session = self.sessions.find(req.session_id)
@@ -196,7 +232,7 @@ class EnvService(_stubs.env_pb2_grpc.EnvServicer):
                 session.seed = req.seed
             start = _call_env(session.env_name, "reset",
                               lambda: _to_start(session.env.reset(session.task, session.seed)))
-            session.turn, session.ended = 0, False
+            session.turn, session.ended, session.last_step = 0, False, None
             return pb.ResetResponse(instruction=start.instruction, observation=start.observation)
 
     def close(self, session_id: str) -> None:

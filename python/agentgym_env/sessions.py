@@ -39,6 +39,10 @@ class Session:
         self.turn = 0
         self.ended = False
         self.closed = False
+        # The last step, when it was sent with expected_turn: (a digest of its
+        # action, its StepResult), for answering a repeat of it
+        # (StepRequest.expected_turn). One per session, None otherwise.
+        self.last_step = None
 
     def touch(self) -> None:
         self.last_used = time.monotonic()

@@ -20,6 +20,7 @@ class EchoEnv(agentgym_env.Env):
     max_turns = 3
     task_types = (TaskType("t", train_count=4, test_count=2),)
     closed = []
+    steps = []  # every action step() was called with
     gate = threading.Event()
 
     def reset(self, task, seed):
@@ -27,6 +28,7 @@ class EchoEnv(agentgym_env.Env):
         return Start(f"echo for {task.id}", f"seed {seed}", {"seed": seed})
 
     def step(self, action):
+        EchoEnv.steps.append(action)
         if action == "boom":
             raise KeyError("boom")
         if action == "down":
@@ -46,6 +48,7 @@ class EchoEnv(agentgym_env.Env):
 class SdkTest(unittest.TestCase):
     def setUp(self):
         EchoEnv.closed.clear()
+        EchoEnv.steps.clear()
         EchoEnv.gate.clear()
         self.server = agentgym_env.EnvServer([EchoEnv], max_sessions=3, session_ttl_s=600,
                                              max_action_bytes=16, max_batch_items=4,
@@ -146,6 +149,43 @@ class SdkTest(unittest.TestCase):
                         pb.BatchCloseRequest(session_ids=["x"] * 5))
         closed = self.stub.BatchClose(pb.BatchCloseRequest(session_ids=[sid, sid]), timeout=10)
         self.assertEqual([e.code for e in closed.errors], [0, 5])
+
+    def turn(self, session_id, action, expected):
+        req = pb.StepRequest(session_id=session_id, action=action, expected_turn=expected)
+        return self.stub.Step(req, timeout=10).result
+
+    def test_expected_turn_applies_each_step_once(self):
+        sid = self.create().session_id
+        first = self.turn(sid, b"a", 1)
+        self.assertEqual((first.turn, first.replayed), (1, False))
+        again = self.turn(sid, b"a", 1)  # a retry: answered again, not applied
+        self.assertTrue(again.replayed)
+        self.assertEqual((again.observation, again.turn), ("echo a", 1))
+        self.assertEqual(EchoEnv.steps, ["a"])
+        # Another action for a turn already taken, a skipped turn, a negative one.
+        self.assertCode(grpc.StatusCode.FAILED_PRECONDITION, self.turn, sid, b"b", 1)
+        self.assertCode(grpc.StatusCode.FAILED_PRECONDITION, self.turn, sid, b"b", 3)
+        self.assertCode(grpc.StatusCode.INVALID_ARGUMENT, self.turn, sid, b"b", -1)
+        self.assertEqual(EchoEnv.steps, ["a"])
+        # The batched path follows the same rule, item by item.
+        batch = self.stub.BatchStep(pb.BatchStepRequest(items=[
+            pb.StepRequest(session_id=sid, action=b"b", expected_turn=2),
+            pb.StepRequest(session_id=sid, action=b"b", expected_turn=2),
+            pb.StepRequest(session_id=sid, action=b"c", expected_turn=2)]), timeout=10)
+        self.assertEqual([i.error.code for i in batch.items],
+                         [0, 0, grpc.StatusCode.FAILED_PRECONDITION.value[0]])
+        self.assertEqual([i.result.replayed for i in batch.items[:2]], [False, True])
+        # The repeat of an episode's last step is answered after it ended.
+        last = self.turn(sid, b"z", 3)
+        self.assertTrue(last.truncated)
+        self.assertTrue(self.turn(sid, b"z", 3).replayed)
+        self.assertCode(grpc.StatusCode.FAILED_PRECONDITION, self.turn, sid, b"y", 4)
+        # An unchecked step forgets the last result; a reset starts again at turn 1.
+        self.stub.Reset(pb.ResetRequest(session_id=sid), timeout=10)
+        self.assertFalse(self.turn(sid, b"z", 1).replayed)
+        self.step(sid, b"u")
+        self.assertCode(grpc.StatusCode.FAILED_PRECONDITION, self.turn, sid, b"u", 2)
+        self.assertEqual(EchoEnv.steps, ["a", "b", "z", "z", "u"])
 
     def test_health(self):
         health = _stubs.health_pb2_grpc.HealthStub(self.channel)
