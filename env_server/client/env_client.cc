@@ -313,12 +313,16 @@ absl::StatusOr<v1::StepResult> EnvClient::Step(const std::string& session_id,
   v1::StepRequest req;
   req.set_session_id(session_id);
   req.set_action(action);
+  return Step(std::move(req));
+}
+
+absl::StatusOr<v1::StepResult> EnvClient::Step(v1::StepRequest req) {
   const bool retryable = PrepareStep(&req);
   auto resp = Call<v1::StepRequest, v1::StepResponse>(req, &v1::Env::Stub::Step, retryable);
   absl::StatusOr<v1::StepResult> result =
       resp.ok() ? absl::StatusOr<v1::StepResult>(std::move(*resp->mutable_result()))
                 : absl::StatusOr<v1::StepResult>(resp.status());
-  return LearnStep(session_id, req.expected_turn(), std::move(result));
+  return LearnStep(req.session_id(), req.expected_turn(), std::move(result));
 }
 
 absl::StatusOr<v1::ResetResponse> EnvClient::Reset(const v1::ResetRequest& req) {

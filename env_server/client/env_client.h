@@ -79,6 +79,10 @@ class EnvClient {
   absl::StatusOr<v1::ListTasksResponse> ListTasks(const v1::ListTasksRequest& req);
   absl::StatusOr<v1::CreateResponse> Create(const v1::CreateRequest& req);
   absl::StatusOr<v1::StepResult> Step(const std::string& session_id, const std::string& action);
+  // As above; a request that sets expected_turn keeps it (a retry of a step
+  // whose reply was lost, or a check of the server's turn handling), one
+  // that leaves it 0 gets the session's next turn as above.
+  absl::StatusOr<v1::StepResult> Step(v1::StepRequest req);
   absl::StatusOr<v1::ResetResponse> Reset(const v1::ResetRequest& req);
   // A Close retried after its first attempt closed the session answers
   // NOT_FOUND (likewise for BatchClose items).

@@ -55,6 +55,7 @@ struct NamedCheck {
 std::vector<NamedCheck> SessionChecks();
 std::vector<NamedCheck> ActionChecks();
 std::vector<NamedCheck> BatchChecks();
+std::vector<NamedCheck> TurnChecks();
 std::vector<NamedCheck> ConcurrencyChecks();
 // Server-wide checks that need an env (TTL, session cap): run once.
 std::vector<NamedCheck> ServerChecks();

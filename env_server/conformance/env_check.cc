@@ -214,7 +214,7 @@ std::vector<CheckResult> RunConformance(const CheckOptions& options) {
 
   std::vector<std::vector<NamedCheck>> groups = {DiscoveryChecks(), SessionChecks(),
                                                  ActionChecks(), BatchChecks(),
-                                                 ConcurrencyChecks()};
+                                                 TurnChecks(), ConcurrencyChecks()};
   for (size_t i = 0; i < envs.size(); ++i) {
     Context ctx = base;
     ctx.env = envs[i];

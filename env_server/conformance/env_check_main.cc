@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "core/flag_checks.h"
 #include "core/logging.h"
 #include "env_server/conformance/env_check.h"
 
@@ -25,20 +26,29 @@ int main(int argc, char** argv) {
   app.add_option("--action", actions,
                  "action text replayed in episodes (repeatable; default: generic probes)");
   app.add_option("--max-turns", options.max_episode_turns,
-                 "turns after which an episode that has not ended is a skip")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--concurrency", options.concurrent_sessions, "parallel sessions to run")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--rpc-timeout-s", rpc_timeout_s, "deadline of every RPC")
-      ->check(CLI::PositiveNumber);
+                 "turns after which an episode that has not ended is a skip (>= 1)");
+  app.add_option("--concurrency", options.concurrent_sessions,
+                 "parallel sessions to run (1..4096)");
+  app.add_option("--rpc-timeout-s", rpc_timeout_s, "deadline of every RPC (0, 3600]");
   app.add_option("--ttl-max-wait-s", ttl_wait_s,
-                 "how long to wait for the server to reclaim an idle session")
-      ->check(CLI::PositiveNumber);
+                 "how long to wait for the server to reclaim an idle session (0, 3600]");
   app.add_option("--max-sessions-probe", options.max_sessions_probe,
                  "probe RESOURCE_EXHAUSTED only when max_sessions is at most this");
   app.add_flag("--skip-ttl", skip_ttl, "skip the idle-TTL check (it takes seconds)");
   app.add_flag("--strict", strict, "count skipped checks as failures");
   CLI11_PARSE(app, argc, argv);
+  // Ranges after parsing: CLI11's validators print unreadable ranges.
+  for (const absl::Status& s :
+       {agentgym::CheckAtLeast("--max-turns", options.max_episode_turns, 1),
+        agentgym::CheckInRange("--concurrency", options.concurrent_sessions, 1, 4096),
+        agentgym::CheckPositive("--rpc-timeout-s", rpc_timeout_s, 3600),
+        agentgym::CheckPositive("--ttl-max-wait-s", ttl_wait_s, 3600),
+        agentgym::CheckAtLeast("--max-sessions-probe", options.max_sessions_probe, 0)}) {
+    if (!s.ok()) {
+      std::cerr << "agentgym-env-check: " << s.message() << "\n";
+      return 2;
+    }
+  }
 
   (void)agentgym::SetLogLevel("warn");
   if (!actions.empty()) options.actions = actions;

@@ -40,7 +40,8 @@ TEST(EnvCheckTest, CorrectServerPassesEveryCheck) {
   std::string report = FormatReport(results);
   EXPECT_TRUE(Passed(results, /*strict=*/true)) << report;
   for (const char* name : {"counter/episode", "counter/batch", "server/ttl", "server/max_sessions",
-                           "counter/determinism", "counter/actions.non_utf8"}) {
+                           "counter/determinism", "counter/actions.non_utf8", "counter/turns",
+                           "counter/batch.turns"}) {
     const CheckResult* r = Find(results, name);
     ASSERT_NE(r, nullptr) << name << "\n" << report;
     EXPECT_EQ(r->outcome, Outcome::kPass) << name << ": " << r->detail;
@@ -101,7 +102,9 @@ INSTANTIATE_TEST_SUITE_P(
                       FaultCase{Fault::kNeverReclaims, "server/ttl"},
                       FaultCase{Fault::kStepsAfterEnd, "counter/episode"},
                       FaultCase{Fault::kCloseUnknownIsInternal, "counter/close"},
-                      FaultCase{Fault::kNoSessionCap, "server/max_sessions"}),
+                      FaultCase{Fault::kNoSessionCap, "server/max_sessions"},
+                      FaultCase{Fault::kIgnoresExpectedTurn, "counter/turns"},
+                      FaultCase{Fault::kBatchIgnoresExpectedTurn, "counter/batch.turns"}),
     [](const auto& info) { return std::string(testing::FaultName(info.param.fault)); });
 
 }  // namespace

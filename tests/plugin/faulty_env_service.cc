@@ -41,6 +41,7 @@ class FaultyService final : public v1::Env::Service {
                     v1::StepResponse* resp) override {
     v1::StepRequest patched = *req;
     if (fault_ == Fault::kAcceptsNonUtf8 && !LooksLikeUtf8(req->action())) patched.set_action("x");
+    if (fault_ == Fault::kIgnoresExpectedTurn) patched.clear_expected_turn();
     if (fault_ == Fault::kRejectsEmptyAction && req->action().empty()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "empty action");
     }
@@ -79,7 +80,11 @@ class FaultyService final : public v1::Env::Service {
   }
   grpc::Status BatchStep(grpc::ServerContext* c, const v1::BatchStepRequest* req,
                          v1::BatchStepResponse* resp) override {
-    grpc::Status s = inner_->BatchStep(c, req, resp);
+    v1::BatchStepRequest patched = *req;
+    if (fault_ == Fault::kBatchIgnoresExpectedTurn) {
+      for (auto& item : *patched.mutable_items()) item.clear_expected_turn();
+    }
+    grpc::Status s = inner_->BatchStep(c, &patched, resp);
     if (fault_ == Fault::kBatchOutOfOrder) {
       std::reverse(resp->mutable_items()->begin(), resp->mutable_items()->end());
     }
@@ -111,6 +116,8 @@ const char* FaultName(Fault fault) {
     case Fault::kStepsAfterEnd: return "steps_after_end";
     case Fault::kCloseUnknownIsInternal: return "close_unknown_is_internal";
     case Fault::kNoSessionCap: return "no_session_cap";
+    case Fault::kIgnoresExpectedTurn: return "ignores_expected_turn";
+    case Fault::kBatchIgnoresExpectedTurn: return "batch_ignores_expected_turn";
   }
   return "?";
 }

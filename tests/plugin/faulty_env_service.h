@@ -27,6 +27,8 @@ enum class Fault {
   kStepsAfterEnd,             // stepping an ended episode succeeds
   kCloseUnknownIsInternal,    // Close of an unknown session answers INTERNAL
   kNoSessionCap,              // max_sessions is advertised but not enforced
+  kIgnoresExpectedTurn,       // Step applies steps whatever their expected_turn
+  kBatchIgnoresExpectedTurn,  // BatchStep does (Step honours it)
 };
 
 const char* FaultName(Fault fault);

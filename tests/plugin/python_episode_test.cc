@@ -30,7 +30,9 @@ class PythonEpisodeTest : public ::testing::Test {
   }
   void TearDown() override {
     client_.reset();  // an open channel would hold the server's graceful stop
-    if (server_) EXPECT_EQ(server_->Stop(), 0) << "the Python server did not exit cleanly";
+    if (server_) {
+      EXPECT_EQ(server_->Stop(), 0) << "the Python server did not exit cleanly";
+    }
   }
 
   // Plays one episode by bisection on the "go higher/lower" hints.
