@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "agentgym/coordinator/v1/coordinator.grpc.pb.h"
+#include "core/flag_checks.h"
 #include "core/grpc_status.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
@@ -198,7 +199,7 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
   bool json = false;
   app.add_option("-c,--coordinator", address,
                  "coordinator host:port (default $AGENTGYM_COORDINATOR or 127.0.0.1:7070)");
-  app.add_option("--timeout-ms", timeout_ms, "deadline of each call")->check(CLI::PositiveNumber);
+  app.add_option("--timeout-ms", timeout_ms, "deadline of each call (>= 1)");
   app.add_flag("--json", json, "print JSON (one object per line) for scripts");
 
   auto* status_cmd = app.add_subcommand("status", "the run at a glance");
@@ -206,8 +207,8 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
   int64_t count = 0, interval_ms = 1000;
   watch_cmd->add_option("-n,--count", count, "stop after this many updates (0: never)");
   watch_cmd->add_option("--interval-ms", interval_ms,
-                        "refresh period; changes show at once but at most once per period")
-      ->check(CLI::PositiveNumber);
+                        "refresh period (>= 1); changes show at once but at most once per "
+                        "period");
   auto* components_cmd = app.add_subcommand("components", "every component and its health");
   auto* horizon_cmd = app.add_subcommand(
       "set-horizon", "pin the horizon (max turns), jump to a stage, or release the pin");
@@ -236,6 +237,15 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e, out, err);
     return code == 0 ? kCtlOk : kCtlUsage;
+  }
+  // Ranges after parsing: CLI11's validators print unreadable ranges.
+  for (const absl::Status& s : {CheckAtLeast("--timeout-ms", timeout_ms, 1),
+                                CheckAtLeast("--interval-ms", interval_ms, 1),
+                                CheckAtLeast("--count", count, 0)}) {
+    if (!s.ok()) {
+      err << "error: " << s.message() << "\n";
+      return kCtlUsage;
+    }
   }
   std::optional<int32_t> max_turns, stage;
   if (max_turns_pos->count() + max_turns_opt->count() > 0) max_turns = max_turns_value;

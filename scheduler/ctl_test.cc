@@ -145,6 +145,12 @@ TEST_F(CtlTest, BadRequestsPrintTheCoordinatorsReason) {
   r = Ctl(With({"set-horizon"}));
   EXPECT_EQ(r.code, kCtlUsage);
   EXPECT_EQ(Ctl(With({"frobnicate"})).code, kCtlUsage);
+  r = Ctl(With({"--timeout-ms", "0", "status"}));
+  EXPECT_EQ(r.code, kCtlUsage);
+  EXPECT_NE(r.err.find("--timeout-ms must be at least 1; got 0"), std::string::npos) << r.err;
+  r = Ctl(With({"watch", "--interval-ms", "-5"}));
+  EXPECT_EQ(r.code, kCtlUsage);
+  EXPECT_NE(r.err.find("--interval-ms must be at least 1; got -5"), std::string::npos) << r.err;
 }
 
 TEST_F(CtlTest, WatchStreamsUpdates) {

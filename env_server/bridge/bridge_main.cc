@@ -10,7 +10,6 @@
 // limits, batching, health, reflection) is the same EnvServer. Prints
 // "listening on HOST:PORT" once ready; shuts down on SIGTERM / SIGINT.
 
-#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -21,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "core/config.h"
+#include "core/flag_checks.h"
 #include "core/logging.h"
 #include "env_server/bridge/bridge_env.h"
 #include "env_server/env_server.h"
@@ -55,10 +55,9 @@ int main(int argc, char** argv) {
   auto* listen_flag = app.add_option("--listen", listen,
                                      "host:port to serve on; port 0 picks a free port (wins "
                                      "over the config's listen)");
-  app.add_option("--max-sessions", max_sessions, "maximum open sessions")->check(CLI::PositiveNumber);
+  app.add_option("--max-sessions", max_sessions, "maximum open sessions (>= 1)");
   app.add_option("--session-ttl-s", ttl_s, "default idle TTL of a session, seconds (0, 7200]");
-  app.add_option("--max-action-bytes", max_action_bytes, "largest action accepted")
-      ->check(CLI::PositiveNumber);
+  app.add_option("--max-action-bytes", max_action_bytes, "largest action accepted (>= 1)");
   app.add_option("--port-file", port_file, "write the bound port here once serving");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   app.add_flag("--print-known-envs", print_known, "print the shipped table of known envs");
@@ -69,12 +68,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (auto s = agentgym::SetLogLevel(log_level); !s.ok()) return Fail(s);
-  // NaN passes CLI11's PositiveNumber, and absl::Seconds(inf) is an infinite TTL.
+  // Ranges after parsing: CLI11's validators print unreadable ranges and let
+  // NaN through (absl::Seconds(inf) would be an infinite TTL).
   const absl::Duration max_ttl = agentgym::env::EnvServerOptions().service.sessions.max_idle_ttl;
-  if (!std::isfinite(ttl_s) || ttl_s <= 0 || absl::Seconds(ttl_s) > max_ttl) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        "--session-ttl-s must be a positive number of seconds, at most ",
-        absl::ToInt64Seconds(max_ttl), "; got ", ttl_s)));
+  for (const absl::Status& s :
+       {agentgym::CheckAtLeast("--max-sessions", max_sessions, 1),
+        agentgym::CheckAtLeast("--max-action-bytes", max_action_bytes, 1),
+        agentgym::CheckPositive("--session-ttl-s", ttl_s, absl::ToDoubleSeconds(max_ttl))}) {
+    if (!s.ok()) return Fail(s);
   }
   agentgym::Config config;
   if (!config_path.empty()) {
