@@ -377,6 +377,7 @@ absl::StatusOr<UpstreamConfig> ResolveUpstream(const std::string& name, const js
   c.connect_timeout = absl::Milliseconds(r.Num("timeouts_ms.connect"));
   c.request_timeout = absl::Milliseconds(r.Num("timeouts_ms.request"));
   c.close_timeout = absl::Milliseconds(r.Num("timeouts_ms.close"));
+  c.idle_timeout = absl::Milliseconds(r.Num("timeouts_ms.idle"));
   c.pool_size = static_cast<int>(r.Int("pool_size", 1, 4096));
   c.max_connections = static_cast<int>(r.Int("max_connections", 1, 4096));
   if (const json* tasks = r.Find("tasks"); tasks != nullptr) ReadTasks(r, *tasks, c);
@@ -409,7 +410,7 @@ absl::StatusOr<UpstreamConfig> ResolveUpstream(const std::string& name, const js
         "bridge env '", name, "': pool_size (", c.pool_size, ") must not exceed max_connections (",
         c.max_connections, ")"));
   }
-  for (absl::Duration t : {c.request_timeout, c.connect_timeout, c.close_timeout}) {
+  for (absl::Duration t : {c.request_timeout, c.connect_timeout, c.close_timeout, c.idle_timeout}) {
     if (t <= absl::ZeroDuration() || t > absl::Hours(24)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "bridge env '", name, "': timeouts_ms.* must be > 0 and at most a day (86400000)"));

@@ -63,6 +63,8 @@ struct UpstreamConfig {
   std::vector<ErrorRule> error_rules;
   ActionParserConfig action;
   absl::Duration connect_timeout, request_timeout, close_timeout;
+  // A kept-open connection idle longer than this is closed, not reused.
+  absl::Duration idle_timeout;
   int pool_size = 16;          // connections kept open between requests
   int max_connections = 256;   // requests in flight at once (>= pool_size)
   std::vector<TaskRange> tasks;

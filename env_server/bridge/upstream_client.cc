@@ -1,5 +1,6 @@
 #include "env_server/bridge/upstream_client.h"
 
+#include <algorithm>
 #include <httplib.h>
 
 #include "absl/strings/numbers.h"
@@ -62,6 +63,7 @@ UpstreamClient::UpstreamClient(const UpstreamConfig& config, std::string host, i
       pool_size_(config.pool_size),
       max_connections_(config.max_connections),
       connect_timeout_(config.connect_timeout),
+      idle_timeout_(config.idle_timeout),
       error_field_(config.error_field),
       error_default_code_(config.error_default_code) {}
 
@@ -78,9 +80,16 @@ absl::StatusOr<UpstreamClient::Lease> UpstreamClient::Acquire(absl::Time deadlin
         " connections (max_connections) stayed busy until the deadline"));
   }
   if (stopped_) return StoppedError();
+  // Idle since before this, the oldest are closed: the upstream may be
+  // dropping them now.
+  const absl::Time stale = absl::Now() - idle_timeout_;
+  auto first_fresh = std::find_if(idle_.begin(), idle_.end(),
+                                  [stale](const IdleConnection& c) { return c.since > stale; });
+  open_ -= static_cast<int>(first_fresh - idle_.begin());
+  idle_.erase(idle_.begin(), first_fresh);
   Lease lease;
   if (!idle_.empty()) {
-    lease = Lease{std::move(idle_.back()), true};
+    lease = Lease{std::move(idle_.back().client), true};
     idle_.pop_back();
     if (fresh) {
       --open_;  // the stale idle connection is replaced by a new one
@@ -101,7 +110,7 @@ void UpstreamClient::Release(Lease& lease, bool keep) {
   absl::MutexLock lock(&mu_);
   in_use_.erase(lease.client.get());
   if (keep && !stopped_ && static_cast<int>(idle_.size()) < pool_size_) {
-    idle_.push_back(std::move(lease.client));
+    idle_.push_back({std::move(lease.client), absl::Now()});
   } else {
     // Dropped: its state is unknown after a failure, or pool_size are kept
     // already (it was one of the extra connections of a busy spell).
@@ -197,9 +206,11 @@ absl::StatusOr<json> UpstreamClient::Send(bool post, const std::string& target,
       if (error == httplib::Error::Write) {
         return absl::UnavailableError(absl::StrCat(what, ": the request could not be sent"));
       }
-      return absl::InternalError(absl::StrCat(what, ": the connection failed mid-reply (",
-                                              httplib::to_string(error),
-                                              "); the upstream may have applied the request"));
+      return absl::InternalError(absl::StrCat(
+          what, ": the connection failed mid-reply (", httplib::to_string(error), ", after ",
+          absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1))),
+          lease->reused ? " on a reused connection" : " on a new connection",
+          attempt > 0 ? ", a retry" : "", "); the upstream may have applied the request"));
     }
     const int status = res->status;
     std::string reply = std::move(res->body);

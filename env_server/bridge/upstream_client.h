@@ -5,7 +5,10 @@
 // request. Up to max_connections requests run at once, each on its own
 // connection; pool_size of those stay open (keep-alive) between requests and
 // the rest close after theirs, so requests stuck upstream slow down only
-// themselves until max_connections are stuck. Failures come back as
+// themselves until max_connections are stuck. An open connection idle for
+// idle_timeout is closed rather than reused: servers drop idle keep-alive
+// connections (uvicorn after 5 s), and a request sent on one as it is dropped
+// fails without telling whether the server applied it. Failures come back as
 // gRPC-style statuses:
 //   UNAVAILABLE        cannot connect, or HTTP 503 (the request was not applied)
 //   DEADLINE_EXCEEDED  no reply within the timeout, or max_connections stayed
@@ -86,12 +89,18 @@ class UpstreamClient {
   const int pool_size_;
   const int max_connections_;
   const absl::Duration connect_timeout_;
+  const absl::Duration idle_timeout_;
   const std::string error_field_;
   const absl::StatusCode error_default_code_;
   std::vector<std::pair<std::unique_ptr<Pattern>, absl::StatusCode>> error_rules_;
 
   absl::Mutex mu_;
-  std::vector<std::unique_ptr<httplib::Client>> idle_ ABSL_GUARDED_BY(mu_);
+  struct IdleConnection {
+    std::unique_ptr<httplib::Client> client;
+    absl::Time since;  // returned to the pool
+  };
+  // Most recently used last.
+  std::vector<IdleConnection> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // connections created and not destroyed
   // The connections leased out: Stop() calls httplib's thread-safe stop() on
   // them. A lease leaves this set (under mu_) before its client is destroyed.

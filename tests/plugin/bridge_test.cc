@@ -527,5 +527,28 @@ TEST_F(BridgeTest, RequestsBeyondMaxConnectionsWaitForOneUntilTheirDeadline) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(BridgeTest, ConnectionsIdleLongerThanTheIdleTimeoutAreNotReused) {
+  // Servers drop idle keep-alive connections (uvicorn after 5 s); one reused
+  // as it is dropped fails a request that may have been applied.
+  auto client = UpstreamClient::Create(MustResolve(
+      "textcraft", {{"base_url", fake_->BaseUrl("textcraft")},
+                    {"timeouts_ms", {{"idle", 150}}}}));
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto post = [&] { return (*client)->Post("/create", json::object(), absl::Seconds(10)); };
+  const int before = fake_->connections_seen();
+  ASSERT_TRUE(post().ok());
+  ASSERT_TRUE(post().ok());  // at once: the same connection
+  EXPECT_EQ(fake_->connections_seen(), before + 1);
+  absl::SleepFor(absl::Milliseconds(400));
+  ASSERT_TRUE(post().ok());
+  EXPECT_EQ(fake_->connections_seen(), before + 2);
+  auto stats = (*client)->Stats();
+  EXPECT_EQ(stats.open, 1);  // the idle one was closed, not kept beside the new one
+  EXPECT_EQ(stats.idle, 1);
+  EXPECT_EQ(ResolveUpstream("textcraft", {{"base_url", "http://h:1"},
+                                          {"timeouts_ms", {{"idle", 0}}}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace agentgym::env::bridge

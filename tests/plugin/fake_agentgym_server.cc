@@ -1,5 +1,7 @@
 #include "tests/plugin/fake_agentgym_server.h"
 
+#include <sys/socket.h>
+
 #include <httplib.h>
 
 #include <algorithm>
@@ -68,8 +70,29 @@ absl::StatusOr<std::unique_ptr<FakeAgentGymServer>> FakeAgentGymServer::Start(in
   // servers (uvicorn) are asynchronous, so give the fake threads to match.
   s->server_->new_task_queue = [] { return new httplib::ThreadPool(64); };
   for (const auto& [name, flavor] : Flavors()) s->Route(name);
+  s->server_->set_pre_routing_handler(
+      [raw = s.get()](const httplib::Request& req, httplib::Response&) {
+        absl::MutexLock lock(&raw->seen_mu_);
+        raw->client_ports_.insert(req.remote_port);
+        return httplib::Server::HandlerResponse::Unhandled;
+      });
+  // Debian's compiled cpp-httplib listens with a backlog of 5, so a burst of
+  // new connections (16 sessions created at once) overflows it and the
+  // kernel drops some after they sent their request: "Read" failures after
+  // ~1 s that a real AgentGym server (uvicorn: backlog 2048) never gives.
+  // The listening socket passes through the socket-options hook before its
+  // listen(); a second listen() on it raises the backlog.
+  int listen_fd = -1;
+  s->server_->set_socket_options([&listen_fd](int fd) {
+    httplib::default_socket_options(fd);
+    listen_fd = fd;
+  });
   s->port_ = s->server_->bind_to_any_port("127.0.0.1");
   if (s->port_ <= 0) return absl::UnavailableError("fake AgentGym server: cannot bind");
+  if (listen_fd < 0 || ::listen(listen_fd, SOMAXCONN) != 0) {
+    return absl::InternalError("fake AgentGym server: cannot raise the listen backlog");
+  }
+  s->server_->set_socket_options(httplib::default_socket_options);
   s->thread_ = std::thread([srv = s->server_.get()] { srv->listen_after_bind(); });
   // stop() is a no-op until the accept loop runs, so wait for it (bounded).
   absl::Notification tick;
@@ -78,6 +101,11 @@ absl::StatusOr<std::unique_ptr<FakeAgentGymServer>> FakeAgentGymServer::Start(in
   }
   if (!s->server_->is_running()) return absl::InternalError("fake AgentGym server did not start");
   return s;
+}
+
+int FakeAgentGymServer::connections_seen() {
+  absl::MutexLock lock(&seen_mu_);
+  return static_cast<int>(client_ports_.size());
 }
 
 void FakeAgentGymServer::Route(const std::string& name) {

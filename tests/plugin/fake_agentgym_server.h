@@ -24,6 +24,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -50,6 +51,8 @@ class FakeAgentGymServer {
   int slow_waiting() const { return slow_waiting_.load(); }
   int open_envs();
   int closed_envs() const { return closed_.load(); }
+  // The TCP connections that have carried requests so far.
+  int connections_seen();
   void Stop();
 
  private:
@@ -72,6 +75,8 @@ class FakeAgentGymServer {
   std::map<std::string, std::map<int, Game>> envs_ ABSL_GUARDED_BY(mu_);  // flavor -> id -> game
   int next_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<int> closed_{0};
+  absl::Mutex seen_mu_;
+  std::set<int> client_ports_ ABSL_GUARDED_BY(seen_mu_);  // all from 127.0.0.1
   std::atomic<int> slow_waiting_{0};
   absl::Notification release_slow_;
 };
