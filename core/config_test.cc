@@ -93,7 +93,9 @@ TEST(ConfigTest, NonFiniteNumbersAreRejected) {
   for (const char* key : {"a", "b", "c"}) {
     auto value = config->Get<double>(key);
     EXPECT_EQ(value.status().code(), absl::StatusCode::kInvalidArgument) << key;
-    if (!value.ok()) EXPECT_NE(value.status().message().find("finite"), std::string::npos);
+    if (!value.ok()) {
+      EXPECT_NE(value.status().message().find("finite"), std::string::npos);
+    }
   }
   EXPECT_EQ(*config->Get<double>("d"), 2.5);
 }

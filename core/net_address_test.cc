@@ -23,7 +23,9 @@ TEST(ParseHostPortTest, RejectsPortsGrpcWouldWrapOrMisread) {
                           "127.0.0.1:000000080"}) {
     auto parsed = ParseHostPort(bad);
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << bad;
-    if (!parsed.ok()) EXPECT_NE(parsed.status().message().find(bad), std::string::npos);
+    if (!parsed.ok()) {
+      EXPECT_NE(parsed.status().message().find(bad), std::string::npos);
+    }
   }
   EXPECT_FALSE(ParseHostPort("127.0.0.1:0", /*min_port=*/1).ok());
 }
