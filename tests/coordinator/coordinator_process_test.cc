@@ -97,7 +97,7 @@ TEST(CoordinatorProcessTest, CtlDrivesALiveCoordinator) {
   CoordinatorProcess coordinator({"--config", config, "--listen", "127.0.0.1:0",
                                   "--metrics-listen", "127.0.0.1:0", "--metrics-jsonl", jsonl,
                                   "--log-level", "warn"});
-  ASSERT_TRUE(coordinator.ok());
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
   ASSERT_GT(coordinator.metrics_port(), 0);
   const std::string& address = coordinator.address();
   const std::string with = absl::StrCat("--coordinator ", address, " ");
@@ -262,7 +262,7 @@ TEST(CoordinatorProcessTest, LapsedActorIsMarkedDownItsWorkReassignedAndItComesB
   const std::string config = WriteConfig("");
   CoordinatorProcess coordinator(
       {"--config", config, "--listen", "127.0.0.1:0", "--log-level", "warn"});
-  ASSERT_TRUE(coordinator.ok());
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
   const std::string& address = coordinator.address();
   auto env_server = Join(address, pb::ROLE_ENV_SERVER, "127.0.0.1:5001");
   auto lost = Join(address, pb::ROLE_ACTOR, "", "", /*deregister=*/false);
@@ -317,7 +317,7 @@ TEST(CoordinatorProcessTest, RestartedCoordinatorContinuesInTheRightStage) {
                                          "--state-file", state,  "--log-level", "warn"};
   {
     CoordinatorProcess coordinator(args);
-    ASSERT_TRUE(coordinator.ok());
+    ASSERT_TRUE(coordinator.ok()) << coordinator.status();
     auto learner = Join(coordinator.address(), pb::ROLE_LEARNER, "127.0.0.1:6000");
     ASSERT_TRUE(learner);
     pb::ReportProgressRequest progress;
@@ -330,7 +330,7 @@ TEST(CoordinatorProcessTest, RestartedCoordinatorContinuesInTheRightStage) {
     EXPECT_EQ(coordinator.Stop(), 0);
   }
   CoordinatorProcess restarted(args);
-  ASSERT_TRUE(restarted.ok());
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
   nlohmann::json status = StatusJson(restarted.address());
   EXPECT_EQ(status["paused"], true);
   const nlohmann::json* def = Track(status, "");
@@ -344,9 +344,8 @@ TEST(CoordinatorProcessTest, RestartedCoordinatorContinuesInTheRightStage) {
 
   // A state file that is not one makes the coordinator refuse to start.
   { std::ofstream(state) << "not json"; }
-  CoordinatorProcess refused(args);
-  EXPECT_FALSE(refused.ok());
-  EXPECT_EQ(refused.Stop(), 1);
+  CommandResult refused = RunCoordinatorExpectingRefusal(args);
+  EXPECT_EQ(refused.code, 1) << refused.output;
   std::remove(state.c_str());
   std::remove(config.c_str());
 }
@@ -391,7 +390,7 @@ TEST(CoordinatorProcessTest, ConfigTasksAreCheckedAgainstARealEnvServer) {
       "envs: [{name: textcraft, tasks: [depth1/train/1, depth1/train/9, my-own-task]}]\n");
   CoordinatorProcess coordinator(
       {"--config", config, "--listen", "127.0.0.1:0", "--log-level", "warn"});
-  ASSERT_TRUE(coordinator.ok());
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
   CoordinatorClientOptions o;
   o.coordinator = coordinator.address();
   o.registration.set_role(pb::ROLE_ENV_SERVER);
@@ -475,7 +474,7 @@ TEST(CoordinatorProcessTest, ListenFlagWinsAndThePrintedAddressIsTheBoundOne) {
       "coordinator_process_test.listen.yaml",
       "coordinator: {listen: \"192.0.2.1:7070\"}\nenvs: [{name: textcraft, tasks: [tc-0]}]\n");
   CoordinatorProcess coordinator({"--config", config, "--listen", "127.0.0.1:0"});
-  ASSERT_TRUE(coordinator.ok());
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
   const std::string& address = coordinator.address();
   EXPECT_EQ(address.rfind("127.0.0.1:", 0), 0u) << address;
   EXPECT_NE(address, "127.0.0.1:0");

@@ -15,8 +15,8 @@
 #include "env_server/env_registry.h"
 #include "env_server/task_ids.h"
 #include "gtest/gtest.h"
+#include "tests/common/test_process.h"
 #include "tests/env_server/env_test_util.h"
-#include "tests/env_server/server_process.h"
 
 namespace agentgym::testing {
 namespace {

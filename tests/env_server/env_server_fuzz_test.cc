@@ -18,8 +18,8 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/common/test_process.h"
 #include "tests/env_server/env_test_util.h"
-#include "tests/env_server/server_process.h"
 
 namespace agentgym::testing {
 namespace {

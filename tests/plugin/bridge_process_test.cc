@@ -9,23 +9,30 @@
 #include "absl/synchronization/notification.h"
 #include "env_server/client/env_client.h"
 #include "gtest/gtest.h"
-#include "tests/plugin/child_process.h"
+#include "tests/common/test_process.h"
 #include "tests/plugin/fake_agentgym_server.h"
 
 namespace agentgym::env {
 namespace {
 
-using agentgym::testing::ChildProcess;
+using agentgym::testing::RunCommand;
+using agentgym::testing::RunOptions;
+using agentgym::testing::ServerOptions;
+using agentgym::testing::ServerProcess;
 using agentgym::testing::FakeAgentGymServer;
 
 TEST(BridgeProcessTest, SigtermWhileAStepHangsUpstreamExitsAfterTheGracePeriod) {
   auto fake = FakeAgentGymServer::Start();
   ASSERT_TRUE(fake.ok()) << fake.status();
-  auto bridge = ChildProcess::StartServer(
-      {AG_BRIDGE_BINARY, "--listen", "127.0.0.1:0", "--log-level", "warn", "--upstream",
+  // The bridge writes --port-file after printing its address: the line counts.
+  ServerOptions server;
+  server.listen_with_port_file = false;
+  auto bridge = ServerProcess::Start(
+      AG_BRIDGE_BINARY,
+      {"--listen", "127.0.0.1:0", "--log-level", "warn", "--upstream",
        "textcraft=" + (*fake)->BaseUrl("textcraft"), "--set",
        "envs.textcraft.timeouts_ms.request=600000"},
-      {});
+      server);
   ASSERT_TRUE(bridge.ok()) << bridge.status();
   EnvClientOptions options;
   options.target = (*bridge)->address();
@@ -55,7 +62,7 @@ TEST(BridgeProcessTest, SigtermWhileAStepHangsUpstreamExitsAfterTheGracePeriod) 
   // Stop() sends SIGTERM and kills the process (returning -1) if it has not
   // exited within a minute; the upstream call would hold it for ten.
   EXPECT_EQ((*bridge)->Stop(absl::Seconds(60)), 0)
-      << "the bridge did not exit on SIGTERM while a step hung upstream";
+      << "the bridge did not exit on SIGTERM while a step hung upstream:\n" << (*bridge)->Log();
   ASSERT_TRUE(step_done.WaitForNotificationWithTimeout(absl::Seconds(60)));
   EXPECT_FALSE(step.ok());  // the client saw the server go away, not a result
   EXPECT_EQ((*fake)->slow_waiting(), 1) << "the fake was released before the bridge exited";
@@ -80,14 +87,16 @@ TEST(BridgeProcessTest, BadConfigIsAClearErrorNamingTheKey) {
       {{"--upstream", upstream, "--listen", "127.0.0.1:99999"}, "bad port"},
   };
   for (const auto& [args, says] : cases) {
-    std::vector<std::string> argv = {AG_BRIDGE_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<std::string> argv = args;
     if (says != "bad port") argv.insert(argv.end(), {"--listen", "127.0.0.1:0"});
     SCOPED_TRACE(says);
-    auto run = ChildProcess::Run(argv);
-    ASSERT_TRUE(run.ok()) << run.status();
-    EXPECT_NE(run->exit_status, 0) << run->output;
-    EXPECT_NE(run->exit_status, -1) << "it hung: " << run->output;
+    // A bridge that starts serving after all is killed at once (and fails
+    // the "listening on" check below) rather than left to run out the clock.
+    RunOptions refused;
+    refused.kill_if_serving = true;
+    auto run = RunCommand(AG_BRIDGE_BINARY, argv, refused);
+    ASSERT_TRUE(run.ok()) << "it hung: " << run.status();
+    EXPECT_NE(run->exit_code, 0) << run->output;
     EXPECT_NE(run->output.find("error: "), std::string::npos) << run->output;
     EXPECT_NE(run->output.find(says), std::string::npos) << run->output;
     EXPECT_EQ(run->output.find("listening on"), std::string::npos) << run->output;

@@ -9,7 +9,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
-#include "tests/plugin/child_process.h"
+#include "tests/common/test_process.h"
 
 namespace agentgym::env {
 namespace {
@@ -17,9 +17,12 @@ namespace {
 class PythonEpisodeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto child = agentgym::testing::ChildProcess::StartServer(
-        {AG_PYTHON3, AG_PYTHON_EXAMPLE, "--listen", "127.0.0.1:0", "--log-level", "warning"},
-        {{"PYTHONPATH", AG_PYTHONPATH}, {"PYTHONDONTWRITEBYTECODE", "1"}});
+    agentgym::testing::ServerOptions server;
+    server.listen_with_port_file = false;
+    server.env = {{"PYTHONPATH", AG_PYTHONPATH}, {"PYTHONDONTWRITEBYTECODE", "1"}};
+    auto child = agentgym::testing::ServerProcess::Start(
+        AG_PYTHON3, {AG_PYTHON_EXAMPLE, "--listen", "127.0.0.1:0", "--log-level", "warning"},
+        server);
     ASSERT_TRUE(child.ok()) << child.status();
     server_ = *std::move(child);
     EnvClientOptions options;
@@ -31,7 +34,8 @@ class PythonEpisodeTest : public ::testing::Test {
   void TearDown() override {
     client_.reset();  // an open channel would hold the server's graceful stop
     if (server_) {
-      EXPECT_EQ(server_->Stop(), 0) << "the Python server did not exit cleanly";
+      EXPECT_EQ(server_->Stop(absl::Seconds(15)), 0)
+          << "the Python server did not exit cleanly:\n" << server_->Log();
     }
   }
 
@@ -55,7 +59,7 @@ class PythonEpisodeTest : public ::testing::Test {
     return last;
   }
 
-  std::unique_ptr<agentgym::testing::ChildProcess> server_;
+  std::unique_ptr<agentgym::testing::ServerProcess> server_;
   std::unique_ptr<EnvClient> client_;
 };
 

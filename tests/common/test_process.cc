@@ -1,4 +1,4 @@
-#include "tests/env_server/server_process.h"
+#include "tests/common/test_process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +28,8 @@ extern char** environ;
 namespace agentgym::testing {
 namespace {
 
+constexpr absl::string_view kListening = "listening on ";
+
 // glibc 2.36 declares pidfd_open without C linkage; call the syscall itself.
 // Returns -1 on kernels without it (< 5.3), where waits block instead.
 int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
@@ -43,15 +46,33 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// Spawns `binary args...` with stdout to `stdout_fd`, stderr to `stderr_fd`
-// and stdin from /dev/null; default signal dispositions and an empty mask.
+// The environment for a child: ours, with `extra` set over it.
+std::vector<std::string> ChildEnvironment(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    absl::string_view entry = *e;
+    absl::string_view name = entry.substr(0, entry.find('='));
+    if (extra.count(std::string(name)) == 0) env.emplace_back(entry);
+  }
+  for (const auto& [name, value] : extra) env.push_back(absl::StrCat(name, "=", value));
+  return env;
+}
+
+// Spawns `binary args...` with stdout to `stdout_fd`, stderr to `stderr_fd`,
+// stdin from /dev/null and `env` set in its environment; default signal
+// dispositions and an empty mask.
 absl::StatusOr<pid_t> Spawn(const std::string& binary, const std::vector<std::string>& args,
-                            int stdout_fd, int stderr_fd) {
+                            const std::map<std::string, std::string>& env, int stdout_fd,
+                            int stderr_fd) {
   std::vector<std::string> argv_s = {binary};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<std::string> envp_s = ChildEnvironment(env);
+  std::vector<char*> envp;
+  for (auto& e : envp_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -70,7 +91,7 @@ absl::StatusOr<pid_t> Spawn(const std::string& binary, const std::vector<std::st
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, binary.c_str(), &actions, &attr, argv.data(), environ);
+  int rc = posix_spawn(&pid, binary.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
@@ -98,6 +119,19 @@ std::optional<int> WaitPid(pid_t pid, int pidfd, absl::Time deadline) {
   return status;
 }
 
+// The first whole line of `text` starting with `prefix`, without the prefix.
+std::optional<std::string> FindLine(absl::string_view text, absl::string_view prefix) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == absl::string_view::npos) return std::nullopt;  // not whole yet
+    absl::string_view line = text.substr(start, nl - start);
+    if (absl::ConsumePrefix(&line, prefix)) return std::string(line);
+    start = nl + 1;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 TempDir::TempDir() {
@@ -114,17 +148,32 @@ TempDir::~TempDir() {
 
 absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     const std::string& binary, const std::vector<std::string>& args, absl::Duration timeout) {
+  ServerOptions options;
+  options.timeout = timeout;
+  return Start(binary, args, options);
+}
+
+absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
+    const std::string& binary, const std::vector<std::string>& args,
+    const ServerOptions& options) {
   std::unique_ptr<ServerProcess> p(new ServerProcess());
   const std::string port_file = p->dir_.File("port");
   const std::string log_file = p->dir_.File("stderr.log");
-  std::vector<std::string> full = {"--listen", "127.0.0.1:0", "--port-file", port_file};
+  std::vector<std::string> full;
+  if (options.listen_with_port_file) {
+    full = {"--listen", "127.0.0.1:0", "--port-file", port_file};
+  }
   full.insert(full.end(), args.begin(), args.end());
 
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return absl::InternalError("pipe2 failed");
   int err_fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (err_fd < 0) return absl::InternalError("cannot open " + log_file);
-  auto pid = Spawn(binary, full, out[1], err_fd);
+  if (err_fd < 0) {
+    close(out[0]);
+    close(out[1]);
+    return absl::InternalError("cannot open " + log_file);
+  }
+  auto pid = Spawn(binary, full, options.env, out[1], err_fd);
   close(out[1]);
   close(err_fd);
   if (!pid.ok()) {
@@ -136,7 +185,7 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   p->stdout_fd_ = out[0];
 
   // Read stdout until the "listening on" line.
-  const absl::Time deadline = absl::Now() + timeout;
+  const absl::Time deadline = absl::Now() + options.timeout;
   std::string seen;
   std::string line;
   while (true) {
@@ -144,7 +193,7 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     if (nl != std::string::npos) {
       line = seen.substr(0, nl);
       seen.erase(0, nl + 1);
-      if (absl::StartsWith(line, "listening on ")) break;
+      if (absl::StartsWith(line, kListening)) break;
       continue;
     }
     pollfd pfd{p->stdout_fd_, POLLIN, 0};
@@ -152,14 +201,21 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     if (rc < 0 && errno == EINTR) continue;
     if (rc == 0) {
       return absl::DeadlineExceededError(absl::StrCat(
-          binary, " did not report its port within ", absl::FormatDuration(timeout),
-          "; stderr:\n", p->Log()));
+          binary, " did not report its port within ", absl::FormatDuration(options.timeout),
+          "; stdout:\n", seen, "\nstderr:\n", p->Log()));
     }
     char buf[4096];
     ssize_t n = read(p->stdout_fd_, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      return absl::UnavailableError(
-          absl::StrCat(binary, " exited before serving; stderr:\n", p->Log()));
+      auto status = p->WaitForExit(absl::Seconds(5));
+      std::string how = "closed its stdout";
+      if (status.ok() && WIFEXITED(*status)) how = absl::StrCat("exited ", WEXITSTATUS(*status));
+      if (status.ok() && WIFSIGNALED(*status)) {
+        how = absl::StrCat("was killed by signal ", WTERMSIG(*status));
+      }
+      return absl::UnavailableError(absl::StrCat(binary, " ", how, " before serving; stdout:\n",
+                                                 seen, "\nstderr:\n", p->Log()));
     }
     seen.append(buf, static_cast<size_t>(n));
   }
@@ -170,12 +226,14 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   p->drainer_ = std::thread([raw = p.get()] { raw->DrainStdout(); });
 
   absl::string_view address = line;
-  absl::ConsumePrefix(&address, "listening on ");
+  absl::ConsumePrefix(&address, kListening);
+  p->address_ = std::string(address);
   size_t colon = address.rfind(':');
   if (colon == absl::string_view::npos || !absl::SimpleAtoi(address.substr(colon + 1), &p->port_) ||
       p->port_ <= 0) {
     return absl::InternalError(absl::StrCat("bad listening line '", line, "'"));
   }
+  if (!options.listen_with_port_file) return p;
   // The port file is renamed into place before the line is printed.
   int file_port = 0;
   std::string file_text = ReadFile(port_file);
@@ -192,8 +250,11 @@ void ServerProcess::DrainStdout() {
   while (true) {
     ssize_t n = read(stdout_fd_, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
     absl::MutexLock lock(&mu_);
+    if (n <= 0) {
+      stdout_closed_ = true;
+      return;
+    }
     stdout_.append(buf, static_cast<size_t>(n));
   }
 }
@@ -201,6 +262,32 @@ void ServerProcess::DrainStdout() {
 std::string ServerProcess::target() const { return absl::StrCat("127.0.0.1:", port_); }
 
 std::string ServerProcess::Log() const { return ReadFile(dir_.File("stderr.log")); }
+
+std::string ServerProcess::Stdout() const {
+  absl::MutexLock lock(&mu_);
+  return stdout_;
+}
+
+absl::StatusOr<std::string> ServerProcess::WaitForLine(absl::string_view prefix,
+                                                       absl::Duration timeout) {
+  struct Wait {
+    ServerProcess* p;
+    absl::string_view prefix;
+    bool Done() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
+      return p->stdout_closed_ || FindLine(p->stdout_, prefix).has_value();
+    }
+  } wait{this, prefix};
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&wait, &Wait::Done), timeout);
+  if (auto found = FindLine(stdout_, prefix)) return *found;
+  if (stdout_closed_) {
+    return absl::NotFoundError(absl::StrCat("stdout closed with no line '", prefix,
+                                            "...'; stdout:\n", stdout_));
+  }
+  return absl::DeadlineExceededError(absl::StrCat("no line '", prefix, "...' within ",
+                                                  absl::FormatDuration(timeout),
+                                                  "; stdout:\n", stdout_));
+}
 
 bool ServerProcess::Running() {
   if (exit_status_.has_value()) return false;
@@ -226,6 +313,18 @@ absl::StatusOr<int> ServerProcess::Signal(int signal, absl::Duration timeout) {
   return WaitForExit(timeout);
 }
 
+int ServerProcess::Stop(absl::Duration timeout) {
+  auto status = Signal(SIGTERM, timeout);
+  if (!status.ok()) {
+    kill(pid_, SIGKILL);
+    (void)WaitForExit(absl::Seconds(30));
+    return -1;
+  }
+  if (WIFEXITED(*status)) return WEXITSTATUS(*status);
+  if (WIFSIGNALED(*status)) return 128 + WTERMSIG(*status);
+  return -1;
+}
+
 ServerProcess::~ServerProcess() {
   if (pid_ > 0 && !exit_status_.has_value()) {
     kill(pid_, SIGKILL);
@@ -239,18 +338,27 @@ ServerProcess::~ServerProcess() {
 absl::StatusOr<CommandResult> RunCommand(const std::string& binary,
                                          const std::vector<std::string>& args,
                                          absl::Duration timeout) {
+  RunOptions options;
+  options.timeout = timeout;
+  return RunCommand(binary, args, options);
+}
+
+absl::StatusOr<CommandResult> RunCommand(const std::string& binary,
+                                         const std::vector<std::string>& args,
+                                         const RunOptions& options) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return absl::InternalError("pipe2 failed");
-  auto pid = Spawn(binary, args, out[1], out[1]);
+  auto pid = Spawn(binary, args, options.env, out[1], out[1]);
   close(out[1]);
   if (!pid.ok()) {
     close(out[0]);
     return pid.status();
   }
   int pidfd = PidfdOpen(*pid);
-  const absl::Time deadline = absl::Now() + timeout;
+  const absl::Time deadline = absl::Now() + options.timeout;
   CommandResult result;
   bool timed_out = false;
+  size_t unscanned = 0;  // start of the first line not yet checked for kListening
   while (true) {
     pollfd pfd{out[0], POLLIN, 0};
     int rc = poll(&pfd, 1, RemainingMs(deadline));
@@ -264,6 +372,15 @@ absl::StatusOr<CommandResult> RunCommand(const std::string& binary,
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     result.output.append(buf, static_cast<size_t>(n));
+    if (!options.kill_if_serving || result.started_serving) continue;
+    for (size_t nl; (nl = result.output.find('\n', unscanned)) != std::string::npos;
+         unscanned = nl + 1) {
+      if (absl::StartsWith(absl::string_view(result.output).substr(unscanned), kListening)) {
+        result.started_serving = true;
+        kill(*pid, SIGKILL);  // then read on to EOF
+        break;
+      }
+    }
   }
   close(out[0]);
   if (timed_out) kill(*pid, SIGKILL);
@@ -271,7 +388,7 @@ absl::StatusOr<CommandResult> RunCommand(const std::string& binary,
   if (pidfd >= 0) close(pidfd);
   if (timed_out) {
     return absl::DeadlineExceededError(absl::StrCat(
-        binary, " ", absl::StrJoin(args, " "), " ran past ", absl::FormatDuration(timeout),
+        binary, " ", absl::StrJoin(args, " "), " ran past ", absl::FormatDuration(options.timeout),
         "; output:\n", result.output));
   }
   if (!status.has_value()) return absl::InternalError("lost the child");
