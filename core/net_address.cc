@@ -1,6 +1,8 @@
 #include "core/net_address.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -29,6 +31,24 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view address, int min_port) 
                                                    min_port, "..65535)"));
   }
   return HostPort{std::string(host), port};
+}
+
+absl::Status WritePortFile(const std::string& path, int port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << port << "\n";
+    out.close();
+    if (!out) {
+      std::remove(tmp.c_str());
+      return absl::InvalidArgumentError(absl::StrCat("cannot write the port file ", path));
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return absl::InvalidArgumentError(absl::StrCat("cannot write the port file ", path));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace agentgym

@@ -19,6 +19,11 @@ struct HostPort {
 // would silently wrap 99999 to 34463, so every listener checks here first).
 absl::StatusOr<HostPort> ParseHostPort(absl::string_view address, int min_port = 0);
 
+// Writes "<port>\n" to `path` for whoever waits for a server to start (a
+// --port-file): to a temporary name first, then renamed, so a reader never
+// sees a partial file. INVALID_ARGUMENT naming the path when it cannot.
+absl::Status WritePortFile(const std::string& path, int port);
+
 }  // namespace agentgym
 
 #endif  // AGENTGYM_CORE_NET_ADDRESS_H_

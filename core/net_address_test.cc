@@ -1,5 +1,9 @@
 #include "core/net_address.h"
 
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+
 #include "gtest/gtest.h"
 
 namespace agentgym {
@@ -28,6 +32,20 @@ TEST(ParseHostPortTest, RejectsPortsGrpcWouldWrapOrMisread) {
     }
   }
   EXPECT_FALSE(ParseHostPort("127.0.0.1:0", /*min_port=*/1).ok());
+}
+
+TEST(WritePortFileTest, WritesThePortAndLeavesNoTemporaryBehind) {
+  const std::string dir = ::testing::TempDir();
+  const std::string path = dir + "/net_address_test.port";
+  ASSERT_TRUE(WritePortFile(path, 43210).ok());
+  std::ifstream in(path);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "43210\n");
+  EXPECT_FALSE(std::ifstream(path + ".tmp").good());
+  std::remove(path.c_str());
+  absl::Status s = WritePortFile(dir + "/no-such-dir/x.port", 1);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("no-such-dir/x.port"), std::string::npos) << s.message();
 }
 
 }  // namespace

@@ -9,7 +9,6 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <limits>
 #include <thread>
@@ -22,6 +21,7 @@
 #include "absl/time/time.h"
 #include "core/config.h"
 #include "core/logging.h"
+#include "core/net_address.h"
 #include "env_server/env_registry.h"
 #include "env_server/env_server.h"
 
@@ -339,12 +339,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!port_file.empty()) {
-    // Written to a temporary name and renamed, so a reader never sees a
-    // partial file.
-    const std::string tmp = port_file + ".tmp";
-    std::ofstream(tmp) << (*server)->port() << "\n";
-    if (std::rename(tmp.c_str(), port_file.c_str()) != 0) {
-      std::cerr << "error: cannot write --port-file " << port_file << "\n";
+    if (auto s = agentgym::WritePortFile(port_file, (*server)->port()); !s.ok()) {
+      std::cerr << "error: --port-file: " << s.message() << "\n";
       return 1;
     }
   }

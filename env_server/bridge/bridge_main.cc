@@ -12,7 +12,6 @@
 
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -21,6 +20,7 @@
 #include "absl/synchronization/notification.h"
 #include "core/config.h"
 #include "core/flag_checks.h"
+#include "core/net_address.h"
 #include "core/logging.h"
 #include "env_server/bridge/bridge_env.h"
 #include "env_server/env_server.h"
@@ -119,9 +119,12 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << server.status().message() << "\n";
     return 1;
   }
+  if (!port_file.empty()) {
+    if (auto s = agentgym::WritePortFile(port_file, (*server)->port()); !s.ok()) return Fail(s);
+  }
+  // After the port file, so whoever sees this line can also read the file.
   std::printf("listening on %s\n", (*server)->address().c_str());
   std::fflush(stdout);
-  if (!port_file.empty()) std::ofstream(port_file) << (*server)->port() << "\n";
   std::thread watcher([&] {
     int sig = 0;
     sigwait(&signals, &sig);
