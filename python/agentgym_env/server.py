@@ -9,6 +9,7 @@
 import argparse
 import logging
 import math
+import os
 import signal
 import sys
 import threading
@@ -161,9 +162,10 @@ def serve(envs: Sequence[type], port: int = 0, host: str = "127.0.0.1",
         signal.signal(sig, lambda *_: done.set())
     server.start()
     try:  # whatever fails from here on (e.g. the port file) stops the server
-        if port_file:
-            with open(port_file, "w") as f:
+        if port_file:  # a temporary, then renamed: a reader never sees it partial
+            with open(port_file + ".tmp", "w") as f:
                 f.write(f"{server.port}\n")
+            os.replace(port_file + ".tmp", port_file)
         print(f"listening on {server.address}", flush=True)
         done.wait()
         log.info("signal received: shutting down")
