@@ -49,6 +49,16 @@ absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::Start(EnvServerOptions opt
 absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::StartWithEnvs(
     EnvServerOptions options, std::map<std::string, std::unique_ptr<Environment>> envs) {
   if (auto listen = ParseHostPort(options.listen); !listen.ok()) return listen.status();
+  const int64_t sessions = options.service.sessions.max_sessions;
+  const int64_t batch = options.service.max_batch_items;
+  if (sessions < 1 || sessions > kMaxSessionsLimit) {
+    return absl::InvalidArgumentError(absl::StrCat("max_sessions is ", sessions,
+                                                   "; it must be from 1 to ", kMaxSessionsLimit));
+  }
+  if (batch < 1 || batch > kMaxBatchItemsLimit) {
+    return absl::InvalidArgumentError(absl::StrCat("max_batch_items is ", batch,
+                                                   "; it must be from 1 to ", kMaxBatchItemsLimit));
+  }
   if (options.max_message_bytes < 4096) {
     return absl::InvalidArgumentError(absl::StrCat(
         "max_message_bytes is ", options.max_message_bytes, "; it must be at least 4096"));

@@ -38,6 +38,11 @@ struct EnvServerOptions {
 
 // Room a StepRequest needs beyond its action (tags, lengths, session id).
 inline constexpr int64_t kStepRequestOverheadBytes = 1024;
+// The largest max_sessions and max_batch_items a server accepts: far beyond
+// what one process can hold, so a larger value is a typo (or a number CLI11
+// saturated to 2^63 - 1 without saying so).
+inline constexpr int64_t kMaxSessionsLimit = 1'000'000;
+inline constexpr int64_t kMaxBatchItemsLimit = 1'000'000;
 
 // A running `agentgym-env-server`: the Env service plus gRPC health checking
 // and server reflection, and a reaper thread that reclaims idle sessions.

@@ -28,6 +28,8 @@
 namespace {
 
 using agentgym::env::EnvServerOptions;
+using agentgym::env::kMaxBatchItemsLimit;
+using agentgym::env::kMaxSessionsLimit;
 
 // Blocks SIGTERM/SIGINT so that every thread inherits the mask and only the
 // watcher thread (sigwait) sees them. Called before any other thread starts.
@@ -143,6 +145,14 @@ absl::Status AtLeastOne(const char* flag, const char* key, int64_t value) {
                                                  ") must be a positive integer; got ", value));
 }
 
+// INVALID_ARGUMENT naming the setting both ways unless 1 <= `value` <= `max`.
+absl::Status FromOneTo(const char* flag, const char* key, int64_t value, int64_t max) {
+  if (value >= 1 && value <= max) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(flag, " (config ", key,
+                                                 ") must be an integer from 1 to ", max,
+                                                 "; got ", value));
+}
+
 // Reads a setting from the config unless its flag was given.
 struct ConfigPicker {
   const CLI::App& app;
@@ -220,10 +230,11 @@ int main(int argc, char** argv) {
   // Ranges are checked after parsing (CheckSettings), where config values are
   // checked too and the message can name both spellings; CLI11's own
   // validators print ranges such as "0.000000 to 1.797693e+308" in full.
-  app.add_option("--max-sessions", max_sessions, "maximum open sessions (>= 1)");
+  app.add_option("--max-sessions", max_sessions, "maximum open sessions (1 to 1000000)");
   app.add_option("--session-ttl-s", ttl_s, "default idle TTL of a session, seconds (0, 7200]");
   app.add_option("--max-action-bytes", max_action_bytes, "largest action accepted (>= 1)");
-  app.add_option("--max-batch-items", max_batch_items, "most items in one Batch* request (>= 1)");
+  app.add_option("--max-batch-items", max_batch_items,
+                 "most items in one Batch* request (1 to 1000000)");
   app.add_option("--max-message-bytes", max_message_bytes,
                  "largest gRPC message each way (4096 to 2147483647); must hold an action of "
                  "--max-action-bytes");
@@ -270,9 +281,11 @@ int main(int argc, char** argv) {
   picked.Update(pick.Value("--grpc-api", "grpc_api", &grpc_api));
   picked.Update(pick.Value("--log-level", "log_level", &log_level));
   if (!picked.ok()) return Usage(picked);
-  picked = AtLeastOne("--max-sessions", "max_sessions", max_sessions);
+  picked = FromOneTo("--max-sessions", "max_sessions", max_sessions, kMaxSessionsLimit);
+  // EnvServer::Start refuses more than fits in a message.
   picked.Update(AtLeastOne("--max-action-bytes", "max_action_bytes", max_action_bytes));
-  picked.Update(AtLeastOne("--max-batch-items", "max_batch_items", max_batch_items));
+  picked.Update(
+      FromOneTo("--max-batch-items", "max_batch_items", max_batch_items, kMaxBatchItemsLimit));
   if (max_message_bytes < 4096 || max_message_bytes > std::numeric_limits<int>::max()) {
     picked.Update(absl::InvalidArgumentError(absl::StrCat(
         "--max-message-bytes (config max_message_bytes) must be from 4096 to ",

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   auto* listen_flag = app.add_option("--listen", listen,
                                      "host:port to serve on; port 0 picks a free port (wins "
                                      "over the config's listen)");
-  app.add_option("--max-sessions", max_sessions, "maximum open sessions (>= 1)");
+  app.add_option("--max-sessions", max_sessions, "maximum open sessions (1 to 1000000)");
   app.add_option("--session-ttl-s", ttl_s, "default idle TTL of a session, seconds (0, 7200]");
   app.add_option("--max-action-bytes", max_action_bytes, "largest action accepted (>= 1)");
   app.add_option("--port-file", port_file, "write the bound port here once serving");
@@ -72,7 +72,8 @@ int main(int argc, char** argv) {
   // NaN through (absl::Seconds(inf) would be an infinite TTL).
   const absl::Duration max_ttl = agentgym::env::EnvServerOptions().service.sessions.max_idle_ttl;
   for (const absl::Status& s :
-       {agentgym::CheckAtLeast("--max-sessions", max_sessions, 1),
+       {agentgym::CheckInRange("--max-sessions", max_sessions, 1,
+                               agentgym::env::kMaxSessionsLimit),
         agentgym::CheckAtLeast("--max-action-bytes", max_action_bytes, 1),
         agentgym::CheckPositive("--session-ttl-s", ttl_s, absl::ToDoubleSeconds(max_ttl))}) {
     if (!s.ok()) return Fail(s);

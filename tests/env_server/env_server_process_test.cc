@@ -220,7 +220,7 @@ TEST(EnvServerBinaryTest, ReadsAYamlConfigWithFlagsWinning) {
 
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"max_sessions: lots\n", "an integer"},
-      {"max_sessions: 0\n", "positive"},
+      {"max_sessions: 0\n", "from 1 to 1000000; got 0"},
       {"log_level: {level: warn}\n", "a string"},
       {"envs: {a: 1}\n", "envs"},
       {"env_options: {textcraft: {recipes_dir: [a, b]}}\n", "recipes_dir"},
@@ -347,8 +347,12 @@ TEST(EnvServerBinaryTest, BadCommandLinesExitNonZeroWithAMessage) {
       {{"--set", "session_ttl_s=.nan"}, "finite"},
       // Range errors name the setting and the limit in plain numbers, not
       // CLI11's "not in range 0.000000 to 1797693134862315708145...".
-      {{"--max-sessions", "-1"}, "--max-sessions (config max_sessions) must be a positive integer; got -1"},
-      {{"--max-batch-items", "0"}, "--max-batch-items (config max_batch_items) must be a positive integer; got 0"},
+      {{"--max-sessions", "-1"}, "--max-sessions (config max_sessions) must be an integer from 1 to 1000000; got -1"},
+      {{"--max-batch-items", "0"}, "--max-batch-items (config max_batch_items) must be an integer from 1 to 1000000; got 0"},
+      // CLI11 2.1 reads an int64 past 2^63 - 1 as 2^63 - 1 without a word.
+      {{"--max-sessions", "99999999999999999999"}, "from 1 to 1000000; got 9223372036854775807"},
+      {{"--set", "max_batch_items=2000000"}, "from 1 to 1000000; got 2000000"},
+      {{"--max-action-bytes", "0"}, "--max-action-bytes (config max_action_bytes) must be a positive integer; got 0"},
       {{"--session-ttl-s", "0"}, "must be a positive number of seconds, at most 7200"},
       {{"--session-ttl-s", "inf"}, "at most 7200 (the server's maximum idle TTL); got inf"},
       {{"--session-ttl-s", "nan"}, "got nan"},

@@ -82,7 +82,8 @@ TEST(BridgeProcessTest, BadConfigIsAClearErrorNamingTheKey) {
       {{"--upstream", upstream, "--set", "listn=127.0.0.1:0"}, "listn"},
       {{"--upstream", upstream, "--set", "listen.port=1"}, "listen"},
       {{"--upstream", upstream, "--session-ttl-s", "nan"}, "--session-ttl-s"},
-      {{"--upstream", upstream, "--max-sessions", "0"}, "--max-sessions must be at least 1; got 0"},
+      {{"--upstream", upstream, "--max-sessions", "0"}, "--max-sessions must be in 1..1000000; got 0"},
+      {{"--upstream", upstream, "--max-sessions", "99999999999999999999"}, "1..1000000"},
       {{"--upstream", upstream, "--max-action-bytes", "-1"}, "--max-action-bytes must be at least"},
       {{"--upstream", upstream, "--listen", "127.0.0.1:99999"}, "bad port"},
   };
