@@ -199,7 +199,7 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
   bool json = false;
   app.add_option("-c,--coordinator", address,
                  "coordinator host:port (default $AGENTGYM_COORDINATOR or 127.0.0.1:7070)");
-  app.add_option("--timeout-ms", timeout_ms, "deadline of each call (>= 1)");
+  app.add_option("--timeout-ms", timeout_ms, "deadline of each call (1 to 86400000)");
   app.add_flag("--json", json, "print JSON (one object per line) for scripts");
 
   auto* status_cmd = app.add_subcommand("status", "the run at a glance");
@@ -207,8 +207,8 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
   int64_t count = 0, interval_ms = 1000;
   watch_cmd->add_option("-n,--count", count, "stop after this many updates (0: never)");
   watch_cmd->add_option("--interval-ms", interval_ms,
-                        "refresh period (>= 1); changes show at once but at most once per "
-                        "period");
+                        "refresh period (1 to 86400000); changes show at once but at most once "
+                        "per period");
   auto* components_cmd = app.add_subcommand("components", "every component and its health");
   auto* horizon_cmd = app.add_subcommand(
       "set-horizon", "pin the horizon (max turns), jump to a stage, or release the pin");
@@ -239,8 +239,9 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return code == 0 ? kCtlOk : kCtlUsage;
   }
   // Ranges after parsing: CLI11's validators print unreadable ranges.
-  for (const absl::Status& s : {CheckAtLeast("--timeout-ms", timeout_ms, 1),
-                                CheckAtLeast("--interval-ms", interval_ms, 1),
+  constexpr int64_t kDayMs = 24 * 3600 * 1000;  // a longer wait is a typo
+  for (const absl::Status& s : {CheckInRange("--timeout-ms", timeout_ms, 1, kDayMs),
+                                CheckInRange("--interval-ms", interval_ms, 1, kDayMs),
                                 CheckAtLeast("--count", count, 0)}) {
     if (!s.ok()) {
       err << "error: " << s.message() << "\n";
