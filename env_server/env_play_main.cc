@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "core/flag_checks.h"
 #include "env_server/client/env_client.h"
 #include "env_server/env_registry.h"
 #include "env_server/task_ids.h"
@@ -43,10 +44,18 @@ int main(int argc, char** argv) {
   app.add_option("--task-id", task_id, "task id (default: sample one from the train split)");
   app.add_option("--task-type", task_type, "task type to sample from");
   app.add_option("--seed", seed, "episode seed");
-  app.add_option("--max-turns", max_turns, "turn budget (default: the task's recommendation)");
-  app.add_option("--timeout-s", timeout_s, "deadline of each call, seconds");
+  app.add_option("--max-turns", max_turns,
+                 "turn budget (default 0: the task's recommendation)");
+  app.add_option("--timeout-s", timeout_s, "deadline of each call, seconds (0, 3600]");
   app.add_flag("--scripted", scripted, "play the env's oracle instead of reading stdin");
   CLI11_PARSE(app, argc, argv);
+  for (const absl::Status& s : {agentgym::CheckAtLeast("--max-turns", max_turns, 0),
+                                agentgym::CheckPositive("--timeout-s", timeout_s, 3600)}) {
+    if (!s.ok()) {
+      std::cerr << "error: " << s.message() << "\n";
+      return 2;
+    }
+  }
 
   agentgym::env::EnvClientOptions options;
   options.target = target;

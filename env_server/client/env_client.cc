@@ -114,6 +114,13 @@ absl::StatusOr<std::unique_ptr<EnvClient>> EnvClient::Create(EnvClientOptions op
   if (options.max_attempts < 1) {
     return absl::InvalidArgumentError("env client: max_attempts must be >= 1");
   }
+  // Every call has a deadline: an infinite one would let a call to a server
+  // that never answers wait forever.
+  if (options.timeout <= absl::ZeroDuration() || options.timeout == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "env client: timeout must be positive and finite; got ",
+        absl::FormatDuration(options.timeout)));
+  }
   return std::unique_ptr<EnvClient>(new EnvClient(std::move(options)));
 }
 

@@ -68,8 +68,8 @@ struct EnvClientOptions {
 // calls over one channel).
 class EnvClient {
  public:
-  // INVALID_ARGUMENT for an empty target or max_attempts < 1. Does not wait
-  // for the server.
+  // INVALID_ARGUMENT for an empty target, max_attempts < 1 or a timeout that
+  // is not positive and finite. Does not wait for the server.
   static absl::StatusOr<std::unique_ptr<EnvClient>> Create(EnvClientOptions options);
 
   // True once the channel is connected, false after `timeout`.

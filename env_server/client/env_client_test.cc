@@ -281,6 +281,12 @@ TEST(EnvClientTest, AnUnreachableServerIsUnavailableOrWaitedForUntilTheDeadline)
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(EnvClient::Create(EnvClientOptions{}).status().code(),
             absl::StatusCode::kInvalidArgument);
+  // Every call has a deadline.
+  for (absl::Duration bad : {absl::ZeroDuration(), absl::Seconds(-1), absl::InfiniteDuration()}) {
+    options.timeout = bad;
+    EXPECT_EQ(EnvClient::Create(options).status().code(), absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
 }
 
 }  // namespace
