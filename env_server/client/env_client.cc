@@ -223,8 +223,8 @@ absl::StatusOr<v1::StepResult> EnvClient::LearnStep(const std::string& session_i
     return absl::FailedPreconditionError(absl::StrCat(
         "env server ", options_.target, ": session '", session_id, "' answered a step sent as turn ",
         expected_turn, " with turn ", result->turn(),
-        ": the server does not honour StepRequest.expected_turn (or another client stepped the "
-        "session), so this step may have been applied at another turn or twice"));
+        ": the server ", kIgnoredExpectedTurn, " (or another client stepped the session), so "
+        "this step may have been applied at another turn or twice"));
   }
   if (options_.check_turns) {
     // An ended episode takes no more steps until Reset (which says turn 0).

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agentgym/env/v1/env.grpc.pb.h"
 #include "env_server/client/turn_tracker.h"
@@ -50,6 +51,12 @@ struct EnvClientOptions {
   size_t max_tracked_sessions = 1 << 16;
   int max_message_bytes = 64 << 20;
 };
+
+// In the message of the FAILED_PRECONDITION the client gives for a step whose
+// reply has another turn than it was sent as: the server applied a step it
+// should have refused (or replayed), so it does not honour expected_turn.
+inline constexpr absl::string_view kIgnoredExpectedTurn =
+    "does not honour StepRequest.expected_turn";
 
 // A client of any Env server (C++, Python SDK, HTTP bridge). Every call has a
 // deadline that covers its retries; calls that are safe to repeat are retried

@@ -92,6 +92,23 @@ TEST_P(BrokenServerTest, FailsTheCheckThatCoversTheFault) {
   EXPECT_FALSE(r->detail.empty());
 }
 
+// The client itself answers FAILED_PRECONDITION when a reply's turn is not
+// the one a step was sent as; the turns check must not take that for the
+// server's refusal, and says which step was applied.
+TEST(EnvCheckTest, AStepAppliedOutOfTurnIsNamedNotTakenForARefusal) {
+  auto server = FaultyEnvServer::Start(Fault::kAppliesOutOfTurnSteps, /*max_sessions=*/32);
+  ASSERT_TRUE(server.ok()) << server.status();
+  CheckOptions options = OptionsFor((*server)->address());
+  options.check_ttl = false;
+  auto results = RunConformance(options);
+  const CheckResult* r = Find(results, "counter/turns");
+  ASSERT_NE(r, nullptr) << FormatReport(results);
+  EXPECT_EQ(r->outcome, Outcome::kFail);
+  EXPECT_NE(r->detail.find("Step sent as turn 2 to a session at turn 0: the server applied it"),
+            std::string::npos)
+      << r->detail;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Faults, BrokenServerTest,
     ::testing::Values(FaultCase{Fault::kUnknownSessionIsOk, "counter/bad_session_ids"},
@@ -104,7 +121,8 @@ INSTANTIATE_TEST_SUITE_P(
                       FaultCase{Fault::kCloseUnknownIsInternal, "counter/close"},
                       FaultCase{Fault::kNoSessionCap, "server/max_sessions"},
                       FaultCase{Fault::kIgnoresExpectedTurn, "counter/turns"},
-                      FaultCase{Fault::kBatchIgnoresExpectedTurn, "counter/batch.turns"}),
+                      FaultCase{Fault::kBatchIgnoresExpectedTurn, "counter/batch.turns"},
+                      FaultCase{Fault::kAppliesOutOfTurnSteps, "counter/turns"}),
     [](const auto& info) { return std::string(testing::FaultName(info.param.fault)); });
 
 }  // namespace

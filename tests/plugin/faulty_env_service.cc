@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "env_server/testing/counter_env.h"
 #include "grpcpp/server_builder.h"
@@ -46,6 +47,12 @@ class FaultyService final : public v1::Env::Service {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "empty action");
     }
     grpc::Status s = inner_->Step(c, &patched, resp);
+    if (fault_ == Fault::kAppliesOutOfTurnSteps &&
+        s.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+        absl::StrContains(s.error_message(), "out of order")) {
+      patched.clear_expected_turn();
+      s = inner_->Step(c, &patched, resp);
+    }
     if (fault_ == Fault::kUnknownSessionIsOk && s.error_code() == grpc::StatusCode::NOT_FOUND) {
       resp->mutable_result()->set_observation("ok");
       return grpc::Status::OK;
@@ -118,6 +125,7 @@ const char* FaultName(Fault fault) {
     case Fault::kNoSessionCap: return "no_session_cap";
     case Fault::kIgnoresExpectedTurn: return "ignores_expected_turn";
     case Fault::kBatchIgnoresExpectedTurn: return "batch_ignores_expected_turn";
+    case Fault::kAppliesOutOfTurnSteps: return "applies_out_of_turn_steps";
   }
   return "?";
 }

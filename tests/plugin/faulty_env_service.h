@@ -29,6 +29,7 @@ enum class Fault {
   kNoSessionCap,              // max_sessions is advertised but not enforced
   kIgnoresExpectedTurn,       // Step applies steps whatever their expected_turn
   kBatchIgnoresExpectedTurn,  // BatchStep does (Step honours it)
+  kAppliesOutOfTurnSteps,     // repeats are replayed, but other out-of-turn steps applied
 };
 
 const char* FaultName(Fault fault);
