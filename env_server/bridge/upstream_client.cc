@@ -82,7 +82,7 @@ absl::StatusOr<UpstreamClient::Lease> UpstreamClient::Acquire(absl::Time deadlin
   if (stopped_) return StoppedError();
   // Idle since before this, the oldest are closed: the upstream may be
   // dropping them now.
-  const absl::Time stale = absl::Now() - idle_timeout_;
+  const auto stale = std::chrono::steady_clock::now() - absl::ToChronoNanoseconds(idle_timeout_);
   auto first_fresh = std::find_if(idle_.begin(), idle_.end(),
                                   [stale](const IdleConnection& c) { return c.since > stale; });
   open_ -= static_cast<int>(first_fresh - idle_.begin());
@@ -110,7 +110,7 @@ void UpstreamClient::Release(Lease& lease, bool keep) {
   absl::MutexLock lock(&mu_);
   in_use_.erase(lease.client.get());
   if (keep && !stopped_ && static_cast<int>(idle_.size()) < pool_size_) {
-    idle_.push_back({std::move(lease.client), absl::Now()});
+    idle_.push_back({std::move(lease.client), std::chrono::steady_clock::now()});
   } else {
     // Dropped: its state is unknown after a failure, or pool_size are kept
     // already (it was one of the extra connections of a busy spell).

@@ -19,6 +19,7 @@
 // plus the codes the error rules give HTTP 200 {"error": ...} bodies, and
 // UNAVAILABLE for every call once Stop() has been called.
 
+#include <chrono>
 #include <memory>
 #include <set>
 #include <string>
@@ -97,7 +98,9 @@ class UpstreamClient {
   absl::Mutex mu_;
   struct IdleConnection {
     std::unique_ptr<httplib::Client> client;
-    absl::Time since;  // returned to the pool
+    // Returned to the pool; a steady clock, so a wall-clock step never
+    // keeps a stale connection alive.
+    std::chrono::steady_clock::time_point since;
   };
   // Most recently used last.
   std::vector<IdleConnection> idle_ ABSL_GUARDED_BY(mu_);
