@@ -116,6 +116,7 @@ std::optional<int> WaitPid(pid_t pid, int pidfd, absl::Time deadline) {
   do {
     r = waitpid(pid, &status, 0);
   } while (r < 0 && errno == EINTR);
+  if (r != pid) return std::nullopt;  // not our child, or already reaped
   return status;
 }
 
@@ -385,6 +386,10 @@ absl::StatusOr<CommandResult> RunCommand(const std::string& binary,
   close(out[0]);
   if (timed_out) kill(*pid, SIGKILL);
   auto status = WaitPid(*pid, pidfd, absl::Now() + absl::Seconds(30));
+  if (!status.has_value()) {  // closed its output but did not exit: never leave it behind
+    kill(*pid, SIGKILL);
+    status = WaitPid(*pid, pidfd, absl::Now() + absl::Seconds(30));
+  }
   if (pidfd >= 0) close(pidfd);
   if (timed_out) {
     return absl::DeadlineExceededError(absl::StrCat(

@@ -349,8 +349,9 @@ TEST(EnvServerBinaryTest, BadCommandLinesExitNonZeroWithAMessage) {
       // CLI11's "not in range 0.000000 to 1797693134862315708145...".
       {{"--max-sessions", "-1"}, "--max-sessions (config max_sessions) must be an integer from 1 to 1000000; got -1"},
       {{"--max-batch-items", "0"}, "--max-batch-items (config max_batch_items) must be an integer from 1 to 1000000; got 0"},
-      // CLI11 2.1 reads an int64 past 2^63 - 1 as 2^63 - 1 without a word.
-      {{"--max-sessions", "99999999999999999999"}, "from 1 to 1000000; got 9223372036854775807"},
+      // CLI11 2.1 reads an int64 past 2^63 - 1 as 2^63 - 1 without a word (our
+      // range check answers); a CLI11 that refuses it names the flag too.
+      {{"--max-sessions", "99999999999999999999"}, "--max-sessions"},
       {{"--set", "max_batch_items=2000000"}, "from 1 to 1000000; got 2000000"},
       {{"--max-action-bytes", "0"}, "--max-action-bytes (config max_action_bytes) must be a positive integer; got 0"},
       {{"--session-ttl-s", "0"}, "must be a positive number of seconds, at most 7200"},
