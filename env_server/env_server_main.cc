@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/config.h"
+#include "core/flag_checks.h"
 #include "core/logging.h"
 #include "core/net_address.h"
 #include "env_server/env_registry.h"
@@ -138,19 +139,10 @@ int Usage(const absl::Status& status) {
   return 2;
 }
 
-// INVALID_ARGUMENT naming the setting both ways unless `value` >= 1.
-absl::Status AtLeastOne(const char* flag, const char* key, int64_t value) {
-  if (value >= 1) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(flag, " (config ", key,
-                                                 ") must be a positive integer; got ", value));
-}
-
-// INVALID_ARGUMENT naming the setting both ways unless 1 <= `value` <= `max`.
-absl::Status FromOneTo(const char* flag, const char* key, int64_t value, int64_t max) {
-  if (value >= 1 && value <= max) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(flag, " (config ", key,
-                                                 ") must be an integer from 1 to ", max,
-                                                 "; got ", value));
+// How range errors name a setting: both spellings, "--max-sessions (config
+// max_sessions)", since it may have come from either.
+std::string BothNames(const char* flag, const char* key) {
+  return absl::StrCat(flag, " (config ", key, ")");
 }
 
 // Reads a setting from the config unless its flag was given.
@@ -281,16 +273,17 @@ int main(int argc, char** argv) {
   picked.Update(pick.Value("--grpc-api", "grpc_api", &grpc_api));
   picked.Update(pick.Value("--log-level", "log_level", &log_level));
   if (!picked.ok()) return Usage(picked);
-  picked = FromOneTo("--max-sessions", "max_sessions", max_sessions, kMaxSessionsLimit);
+  picked = agentgym::CheckInRange(BothNames("--max-sessions", "max_sessions"), max_sessions, 1,
+                                  kMaxSessionsLimit);
   // EnvServer::Start refuses more than fits in a message.
-  picked.Update(AtLeastOne("--max-action-bytes", "max_action_bytes", max_action_bytes));
-  picked.Update(
-      FromOneTo("--max-batch-items", "max_batch_items", max_batch_items, kMaxBatchItemsLimit));
-  if (max_message_bytes < 4096 || max_message_bytes > std::numeric_limits<int>::max()) {
-    picked.Update(absl::InvalidArgumentError(absl::StrCat(
-        "--max-message-bytes (config max_message_bytes) must be from 4096 to ",
-        std::numeric_limits<int>::max(), " (gRPC's limit); got ", max_message_bytes)));
-  }  // EnvServer::Start refuses a max_action_bytes that does not fit in a message.
+  picked.Update(agentgym::CheckAtLeast(BothNames("--max-action-bytes", "max_action_bytes"),
+                                       max_action_bytes, 1));
+  picked.Update(agentgym::CheckInRange(BothNames("--max-batch-items", "max_batch_items"),
+                                       max_batch_items, 1, kMaxBatchItemsLimit));
+  // gRPC's limit is an int.
+  picked.Update(agentgym::CheckInRange(BothNames("--max-message-bytes", "max_message_bytes"),
+                                       max_message_bytes, 4096,
+                                       std::numeric_limits<int>::max()));
   // NaN passes `<= 0`, and absl::Seconds(inf or 1e300) is an infinite TTL.
   const absl::Duration max_ttl = EnvServerOptions().service.sessions.max_idle_ttl;
   if (!std::isfinite(ttl_s) || ttl_s <= 0 || absl::Seconds(ttl_s) > max_ttl) {

@@ -220,7 +220,7 @@ TEST(EnvServerBinaryTest, ReadsAYamlConfigWithFlagsWinning) {
 
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"max_sessions: lots\n", "an integer"},
-      {"max_sessions: 0\n", "from 1 to 1000000; got 0"},
+      {"max_sessions: 0\n", "max_sessions) must be in 1..1000000; got 0"},
       {"log_level: {level: warn}\n", "a string"},
       {"envs: {a: 1}\n", "envs"},
       {"env_options: {textcraft: {recipes_dir: [a, b]}}\n", "recipes_dir"},
@@ -347,13 +347,13 @@ TEST(EnvServerBinaryTest, BadCommandLinesExitNonZeroWithAMessage) {
       {{"--set", "session_ttl_s=.nan"}, "finite"},
       // Range errors name the setting and the limit in plain numbers, not
       // CLI11's "not in range 0.000000 to 1797693134862315708145...".
-      {{"--max-sessions", "-1"}, "--max-sessions (config max_sessions) must be an integer from 1 to 1000000; got -1"},
-      {{"--max-batch-items", "0"}, "--max-batch-items (config max_batch_items) must be an integer from 1 to 1000000; got 0"},
+      {{"--max-sessions", "-1"}, "--max-sessions (config max_sessions) must be in 1..1000000; got -1"},
+      {{"--max-batch-items", "0"}, "--max-batch-items (config max_batch_items) must be in 1..1000000; got 0"},
       // CLI11 2.1 reads an int64 past 2^63 - 1 as 2^63 - 1 without a word (our
       // range check answers); a CLI11 that refuses it names the flag too.
       {{"--max-sessions", "99999999999999999999"}, "--max-sessions"},
-      {{"--set", "max_batch_items=2000000"}, "from 1 to 1000000; got 2000000"},
-      {{"--max-action-bytes", "0"}, "--max-action-bytes (config max_action_bytes) must be a positive integer; got 0"},
+      {{"--set", "max_batch_items=2000000"}, "max_batch_items) must be in 1..1000000; got 2000000"},
+      {{"--max-action-bytes", "0"}, "--max-action-bytes (config max_action_bytes) must be at least 1; got 0"},
       {{"--session-ttl-s", "0"}, "must be a positive number of seconds, at most 7200"},
       {{"--session-ttl-s", "inf"}, "at most 7200 (the server's maximum idle TTL); got inf"},
       {{"--session-ttl-s", "nan"}, "got nan"},
@@ -362,7 +362,7 @@ TEST(EnvServerBinaryTest, BadCommandLinesExitNonZeroWithAMessage) {
       // RESOURCE_EXHAUSTED, not the contract's INVALID_ARGUMENT.
       {{"--max-action-bytes", "70000000"}, "max_action_bytes is 70000000, more than fits in one gRPC message"},
       {{"--max-message-bytes", "65536", "--max-action-bytes", "65000"}, "at most 64512"},
-      {{"--max-message-bytes", "100"}, "must be from 4096 to 2147483647"},
+      {{"--max-message-bytes", "100"}, "--max-message-bytes (config max_message_bytes) must be in 4096..2147483647; got 100"},
       {{"--set", "max_message_bytes=3000000000"}, "got 3000000000"},
   };
   for (const Case& c : cases) {
