@@ -36,6 +36,18 @@ absl::StatusOr<Config> Config::FromFile(const std::string& path) {
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read config file '", path, "'"));
   std::stringstream buffer;
   buffer << in.rdbuf();
+  // A config file given on purpose holds settings: an empty one (or one of
+  // comments only) is a mistake such as a wrong path or a truncated write,
+  // not "all defaults".
+  try {
+    const YAML::Node top = YAML::Load(buffer.str());
+    if (!top.IsDefined() || top.IsNull()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config file '", path, "' is empty: it holds no settings"));
+    }
+  } catch (const YAML::Exception&) {
+    // Reported with its position by Parse below.
+  }
   auto node = Parse(buffer.str(), path);
   if (!node.ok()) return node.status();
   return Config(*std::move(node));

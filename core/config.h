@@ -20,8 +20,9 @@ class Config {
  public:
   Config() : root_(YAML::NodeType::Map) {}
 
-  // INVALID_ARGUMENT on a YAML syntax error (with line and column);
-  // NOT_FOUND when the file cannot be read.
+  // INVALID_ARGUMENT on a YAML syntax error (with line and column) or an
+  // empty file (no settings: a wrong path or a truncated write); NOT_FOUND
+  // when the file cannot be read.
   static absl::StatusOr<Config> FromFile(const std::string& path);
   static absl::StatusOr<Config> FromString(const std::string& yaml);
 

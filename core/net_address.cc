@@ -1,5 +1,8 @@
 #include "core/net_address.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -48,6 +51,19 @@ absl::Status WritePortFile(const std::string& path, int port) {
     std::remove(tmp.c_str());
     return absl::InvalidArgumentError(absl::StrCat("cannot write the port file ", path));
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPortFileWritable(const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  errno = 0;
+  std::ofstream out(tmp);
+  if (!out) {
+    return absl::InvalidArgumentError(absl::StrCat("--port-file: cannot write the port file ", path,
+                                                   " (", std::strerror(errno), ")"));
+  }
+  out.close();
+  std::remove(tmp.c_str());
   return absl::OkStatus();
 }
 

@@ -23,6 +23,10 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view address, int min_port =
 // --port-file): to a temporary name first, then renamed, so a reader never
 // sees a partial file. INVALID_ARGUMENT naming the path when it cannot.
 absl::Status WritePortFile(const std::string& path, int port);
+// Whether WritePortFile(path, ...) can succeed, checked before a server
+// starts serving so that an unwritable --port-file is refused up front:
+// creates and removes `path`.tmp. INVALID_ARGUMENT naming the path and why.
+absl::Status CheckPortFileWritable(const std::string& path);
 
 }  // namespace agentgym
 

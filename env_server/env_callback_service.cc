@@ -1,6 +1,10 @@
 #include "env_server/env_callback_service.h"
 
+#include <memory>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/alarm.h"
 #include "grpcpp/support/proto_buffer_reader.h"
 #include "grpcpp/support/proto_buffer_writer.h"
 
@@ -10,12 +14,33 @@ namespace {
 template <typename Req, typename Resp>
 using SyncMethod = grpc::Status (EnvService::*)(grpc::ServerContext*, const Req*, Resp*);
 
+// Finishes `reactor` with `status` after `delay` (an injected fault) without
+// holding the gRPC thread: a callback alarm finishes it later, so delayed
+// replies overlap instead of queueing behind each other. The alarm deletes
+// itself from its callback (gRPC keeps its state alive until the callback
+// returns).
+void FinishAfter(grpc::ServerUnaryReactor* reactor, grpc::Status status, absl::Duration delay) {
+  if (delay <= absl::ZeroDuration()) {
+    reactor->Finish(status);
+    return;
+  }
+  auto* alarm = new grpc::Alarm();
+  alarm->Set(absl::ToChronoTime(absl::Now() + delay),
+             [alarm, reactor, status = std::move(status)](bool) {
+               reactor->Finish(status);
+               delete alarm;
+             });
+}
+
 // Parses the request, runs the synchronous method body (EnvService's gRPC
-// overrides never touch their ServerContext) and serializes the response.
+// overrides touch their ServerContext only to delay a synchronous reply, and
+// get none here) and serializes the response. Replies to session calls
+// (`session_call`) are held for the injected delay, if any.
 template <typename Req, typename Resp>
 grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
                                 const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
-                                EnvService* service, SyncMethod<Req, Resp> method) {
+                                EnvService* service, SyncMethod<Req, Resp> method,
+                                bool session_call = true) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Req req;
   grpc::ByteBuffer in(*request);  // shares the slices; parsing consumes it
@@ -33,7 +58,9 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
     bool own_buffer = false;
     status = grpc::GenericSerialize<grpc::ProtoBufferWriter, Resp>(resp, response, &own_buffer);
   }
-  reactor->Finish(status);
+  FaultInjector* faults = service->faults();
+  FinishAfter(reactor, std::move(status),
+              session_call && faults != nullptr ? faults->ReplyDelay() : absl::ZeroDuration());
   return reactor;
 }
 
@@ -43,14 +70,14 @@ grpc::ServerUnaryReactor* EnvCallbackService::ListEnvs(grpc::CallbackServerConte
                                                   const grpc::ByteBuffer* request,
                                                   grpc::ByteBuffer* response) {
   return Serve<v1::ListEnvsRequest, v1::ListEnvsResponse>(context, request, response, service_,
-                                                   &EnvService::ListEnvs);
+                                                   &EnvService::ListEnvs, /*session_call=*/false);
 }
 
 grpc::ServerUnaryReactor* EnvCallbackService::ListTasks(grpc::CallbackServerContext* context,
                                                   const grpc::ByteBuffer* request,
                                                   grpc::ByteBuffer* response) {
   return Serve<v1::ListTasksRequest, v1::ListTasksResponse>(context, request, response, service_,
-                                                   &EnvService::ListTasks);
+                                                   &EnvService::ListTasks, /*session_call=*/false);
 }
 
 grpc::ServerUnaryReactor* EnvCallbackService::Create(grpc::CallbackServerContext* context,

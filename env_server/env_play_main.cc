@@ -7,12 +7,17 @@
 // this process too, and its oracle's actions are sent to the server. Since
 // envs are deterministic, the server's episode is the local one; a differing
 // observation is reported as an error. Exits 0 when the episode succeeds
-// (scripted) or ends (interactive), 1 on failure, 2 on bad usage.
+// (scripted) or ends (interactive), 1 on failure, 2 on bad usage. The
+// session it opened is closed on every exit path; when no scripted oracle
+// exists for the target (an env that is not built in, or a bridged env whose
+// tasks are not the built-in's) it says so, before opening anything where it
+// can tell.
 
 #include <cstdio>
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "core/cli.h"
 #include "core/flag_checks.h"
 #include "env_server/client/env_client.h"
 #include "env_server/env_registry.h"
@@ -26,6 +31,33 @@ int Fail(const std::string& what, const absl::Status& status) {
   std::cerr << "error: " << what << ": " << status.message() << "\n";
   return 1;
 }
+
+int NoOracle(const std::string& why) {
+  std::cerr << "error: no scripted oracle for this target: " << why
+            << "; play it without --scripted (actions from stdin)\n";
+  return 1;
+}
+
+// Closes the session it holds when it goes out of scope, so that every exit
+// path (an error, a missing oracle, the end of the episode) leaves nothing
+// open on the server.
+class SessionCloser {
+ public:
+  SessionCloser(agentgym::env::EnvClient* client, std::string id)
+      : client_(client), id_(std::move(id)) {}
+  ~SessionCloser() { (void)Close(); }
+  absl::Status Close() {
+    if (id_.empty()) return absl::OkStatus();
+    absl::Status s = client_->Close(id_);
+    id_.clear();
+    if (!s.ok()) std::cerr << "warning: close: " << s.message() << "\n";
+    return s;
+  }
+
+ private:
+  agentgym::env::EnvClient* client_;
+  std::string id_;
+};
 
 }  // namespace
 
@@ -48,12 +80,30 @@ int main(int argc, char** argv) {
                  "turn budget (default 0: the task's recommendation)");
   app.add_option("--timeout-s", timeout_s, "deadline of each call, seconds (0, 3600]");
   app.add_flag("--scripted", scripted, "play the env's oracle instead of reading stdin");
-  CLI11_PARSE(app, argc, argv);
+  AG_PARSE_COMMAND_LINE(app, argc, argv);  // CLI11's errors exit 2 (core/cli.h)
   for (const absl::Status& s : {agentgym::CheckAtLeast("--max-turns", max_turns, 0),
                                 agentgym::CheckPositive("--timeout-s", timeout_s, 3600)}) {
     if (!s.ok()) {
       std::cerr << "error: " << s.message() << "\n";
       return 2;
+    }
+  }
+
+  // The oracle replays a built-in env in this process; say so before opening
+  // anything when there is none.
+  std::unique_ptr<agentgym::env::Environment> local_env;
+  if (scripted) {
+    auto env = agentgym::env::EnvRegistry::Global().Create(env_name, {});
+    if (!env.ok()) {
+      return NoOracle("'" + env_name + "' is not a built-in env of this binary (" +
+                      std::string(env.status().message()) + ")");
+    }
+    local_env = *std::move(env);
+    if (!task_id.empty()) {
+      if (auto key = agentgym::env::ParseTaskId(task_id, local_env->Describe()); !key.ok()) {
+        return NoOracle("task '" + task_id + "' is not a task of the built-in '" + env_name +
+                        "' (" + std::string(key.status().message()) + ")");
+      }
     }
   }
 
@@ -74,20 +124,21 @@ int main(int argc, char** argv) {
   }
   auto session = (*client)->Create(create);
   if (!session.ok()) return Fail("create", session.status());
+  SessionCloser closer(client->get(), session->session_id());
   std::printf("== %s task %s (session %s)\n== instruction:\n%s\n== observation:\n%s\n",
               env_name.c_str(), session->task().task_id().c_str(),
               session->session_id().c_str(), session->instruction().c_str(),
               session->observation().c_str());
   int budget = max_turns > 0 ? max_turns : session->recommended_max_turns();
 
-  std::unique_ptr<agentgym::env::Environment> local_env;
   std::unique_ptr<agentgym::env::Episode> local;
   if (scripted) {
-    auto env = agentgym::env::EnvRegistry::Global().Create(env_name, {});
-    if (!env.ok()) return Fail("local env for the oracle", env.status());
-    local_env = *std::move(env);
     auto key = agentgym::env::ParseTaskId(session->task().task_id(), local_env->Describe());
-    if (!key.ok()) return Fail("task id", key.status());
+    if (!key.ok()) {
+      // e.g. a bridged env of the same name, whose tasks are the upstream's.
+      return NoOracle("the server's '" + env_name + "' is not the built-in env (its task '" +
+                      session->task().task_id() + "' is not one of the built-in's)");
+    }
     agentgym::env::EpisodeStart start;
     auto episode = local_env->NewEpisode(*key, seed, &start);
     if (!episode.ok()) return Fail("local episode", episode.status());
@@ -103,7 +154,11 @@ int main(int argc, char** argv) {
     std::string action;
     if (scripted) {
       auto next = local->OracleAction();
-      if (!next) return Fail("oracle", absl::InternalError("the env has no oracle"));
+      if (!next) {
+        return turn == 1 ? NoOracle("the built-in '" + env_name + "' has no scripted solver")
+                         : Fail("oracle", absl::InternalError("the oracle stopped before the "
+                                                               "episode ended"));
+      }
       action = *next;
       auto expected = local->Step(action);
       if (!expected.ok()) return Fail("local step", expected.status());
@@ -123,7 +178,7 @@ int main(int argc, char** argv) {
       break;
     }
   }
-  if (auto s = (*client)->Close(session->session_id()); !s.ok()) return Fail("close", s);
+  if (auto s = closer.Close(); !s.ok()) return 1;
   std::printf("== %s\n", success ? "SUCCESS" : "not solved");
   return (scripted && !success) ? 1 : 0;
 }

@@ -14,15 +14,19 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/cli.h"
 #include "core/config.h"
+#include "core/protobuf_log.h"
 #include "core/flag_checks.h"
 #include "core/logging.h"
 #include "core/net_address.h"
+#include "env_server/coordinator_link.h"
 #include "env_server/env_registry.h"
 #include "env_server/env_server.h"
 
@@ -146,14 +150,18 @@ std::string BothNames(const char* flag, const char* key) {
 }
 
 // Reads a setting from the config unless its flag was given.
+// Keys are read under `prefix` ("" for a server config, "env_server." for
+// the env_server section of a run config).
 struct ConfigPicker {
   const CLI::App& app;
   const agentgym::Config& config;
+  std::string prefix;
 
   template <typename T>
   absl::Status Value(const char* flag, const char* key, T* value) const {
-    if (app.count(flag) > 0 || !config.Has(key)) return absl::OkStatus();
-    auto v = config.Get<T>(key);
+    const std::string path = prefix + key;
+    if (app.count(flag) > 0 || !config.Has(path)) return absl::OkStatus();
+    auto v = config.Get<T>(path);
     if (!v.ok()) return v.status();
     *value = *std::move(v);
     return absl::OkStatus();
@@ -184,6 +192,82 @@ absl::Status ReadEnvOptions(const YAML::Node& node,
   return absl::OkStatus();
 }
 
+// "5:50" (or "20", a fixed delay) → [min, max] in milliseconds.
+absl::Status ParseDelayRange(const std::string& text, double* min_ms, double* max_ms) {
+  std::vector<std::string> parts = absl::StrSplit(text, ':');
+  auto bad = [&] {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--fault-delay-ms must be MIN:MAX (or one number) in milliseconds; got '", text, "'"));
+  };
+  if (parts.empty() || parts.size() > 2) return bad();
+  if (!absl::SimpleAtod(parts[0], min_ms)) return bad();
+  *max_ms = *min_ms;
+  if (parts.size() == 2 && !absl::SimpleAtod(parts[1], max_ms)) return bad();
+  if (!std::isfinite(*min_ms) || !std::isfinite(*max_ms)) return bad();
+  return absl::OkStatus();
+}
+
+// The fault settings: `<prefix>faults` from the config (step_failure_rate,
+// delay_ms: {min, max}, drop_connection_rate, seed), each overridden by its
+// flag when given; validated.
+struct FaultFlags {
+  double step_failure_rate = 0;
+  std::string delay_ms;
+  double drop_rate = 0;
+  uint64_t seed = 1;
+};
+
+absl::Status ReadFaults(const CLI::App& app, const agentgym::Config& config,
+                        const std::string& prefix, const FaultFlags& flags,
+                        agentgym::env::FaultOptions* out) {
+  const std::string key = prefix + "faults";
+  double min_ms = 0, max_ms = 0;
+  if (config.Has(key)) {
+    if (!config.Find(key).IsMap()) {
+      return absl::InvalidArgumentError(absl::StrCat("config ", key, " must be a map"));
+    }
+    if (auto s = config.ExpectOnlyKeys(
+            key, {"step_failure_rate", "delay_ms", "drop_connection_rate", "seed"});
+        !s.ok()) {
+      return s;
+    }
+    auto rate = config.GetOr<double>(key + ".step_failure_rate", 0.0);
+    auto drop = config.GetOr<double>(key + ".drop_connection_rate", 0.0);
+    auto seed = config.GetOr<uint64_t>(key + ".seed", 1);
+    if (!rate.ok()) return rate.status();
+    if (!drop.ok()) return drop.status();
+    if (!seed.ok()) return seed.status();
+    out->step_failure_rate = *rate;
+    out->drop_connection_rate = *drop;
+    out->seed = *seed;
+    if (config.Has(key + ".delay_ms")) {
+      const std::string delay = key + ".delay_ms";
+      if (auto s = config.ExpectOnlyKeys(delay, {"min", "max"}); !s.ok()) return s;
+      auto lo = config.GetOr<double>(delay + ".min", 0.0);
+      if (!lo.ok()) return lo.status();
+      auto hi = config.GetOr<double>(delay + ".max", *lo);
+      if (!hi.ok()) return hi.status();
+      min_ms = *lo;
+      max_ms = *hi;
+    }
+  }
+  if (app.count("--fault-step-failure-rate") > 0) out->step_failure_rate = flags.step_failure_rate;
+  if (app.count("--fault-drop-rate") > 0) out->drop_connection_rate = flags.drop_rate;
+  if (app.count("--fault-seed") > 0) out->seed = flags.seed;
+  if (app.count("--fault-delay-ms") > 0) {
+    if (auto s = ParseDelayRange(flags.delay_ms, &min_ms, &max_ms); !s.ok()) return s;
+  }
+  if (!std::isfinite(min_ms) || !std::isfinite(max_ms) || min_ms < 0 || max_ms < min_ms ||
+      max_ms > 60000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fault delay (--fault-delay-ms, config ", key, ".delay_ms) must have 0 <= min <= max "
+        "<= 60000 ms; got ", min_ms, ":", max_ms));
+  }
+  out->delay_min = absl::Milliseconds(min_ms);
+  out->delay_max = absl::Milliseconds(max_ms);
+  return out->Validate();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -210,10 +294,14 @@ int main(int argc, char** argv) {
   std::string search_backend;
   bool list = false;
   std::string list_format = "text";
+  std::string coordinator;
+  std::string advertise;
+  FaultFlags fault_flags;
   app.add_option("--config", config_path,
                  "YAML config; keys: listen, envs, env_options.<env>.<key>, max_sessions, "
                  "session_ttl_s, max_action_bytes, max_batch_items, max_message_bytes, "
-                 "grpc_api, log_level "
+                 "grpc_api, log_level, coordinator, advertise, faults.* (or the same keys "
+                 "under env_server: in a run config) "
                  "(flags given on the command line win)");
   app.add_option("--set", overrides, "config override key.path=value (repeatable)");
   app.add_option("--listen", listen, "host:port to serve on; port 0 picks a free port");
@@ -240,10 +328,28 @@ int main(int argc, char** argv) {
                  "microseconds); sync: a worker thread per RPC (for envs whose steps block); "
                  "auto: callback unless a served env's steps may block")
       ->check(CLI::IsMember({"auto", "callback", "sync"}));
+  app.add_option("--coordinator", coordinator,
+                 "host:port of agentgym-coordinator: register there as an env server, "
+                 "heartbeat, deregister on SIGTERM (serves on while it is down)");
+  app.add_option("--advertise", advertise,
+                 "host:port told to the coordinator (default: the bound address)");
+  app.add_option("--fault-step-failure-rate", fault_flags.step_failure_rate,
+                 "fault injection: each Step / BatchStep item fails UNAVAILABLE with this "
+                 "probability, unapplied (config faults.step_failure_rate)");
+  app.add_option("--fault-delay-ms", fault_flags.delay_ms,
+                 "fault injection: hold each session call's reply MIN:MAX ms, uniform "
+                 "(config faults.delay_ms: {min, max})");
+  app.add_option("--fault-drop-rate", fault_flags.drop_rate,
+                 "fault injection: drop each session call (UNAVAILABLE, nothing applied) with "
+                 "this probability (config faults.drop_connection_rate)");
+  app.add_option("--fault-seed", fault_flags.seed,
+                 "fault injection: seed of the fault draws (config faults.seed; default 1)");
   app.add_flag("--list", list, "list the envs and task types, then exit");
   app.add_option("--format", list_format, "with --list: text or markdown (docs/envs.md)")
       ->check(CLI::IsMember({"text", "markdown"}));
-  CLI11_PARSE(app, argc, argv);
+  AG_PARSE_COMMAND_LINE(app, argc, argv);  // CLI11's errors exit 2 (core/cli.h)
+  // Bad strings in requests: one log line per kind and minute, not per request.
+  agentgym::InstallProtobufLogHandler();
 
   agentgym::Config config;
   if (!config_path.empty()) {
@@ -252,18 +358,24 @@ int main(int argc, char** argv) {
     config = *std::move(loaded);
   }
   if (auto s = config.ApplyOverrides(overrides); !s.ok()) return Usage(s);
+  // A run config (one with an `env_server` section, read by every binary)
+  // is read from that section and its other sections are left alone; any
+  // other file is a server config of its own.
+  const std::string section = config.Has("env_server") ? "env_server" : "";
+  const std::string prefix = section.empty() ? "" : section + ".";
   // A misspelt key (`--set max_sesions=5`) would otherwise be ignored.
-  if (auto s = config.ExpectOnlyKeys("", {"listen", "envs", "env_options", "max_sessions",
+  if (auto s = config.ExpectOnlyKeys(section, {"listen", "envs", "env_options", "max_sessions",
                                           "session_ttl_s", "max_action_bytes",
                                           "max_batch_items", "max_message_bytes",
-                                          "grpc_api", "log_level"});
+                                          "grpc_api", "log_level", "coordinator",
+                                          "advertise", "faults"});
       !s.ok()) {
     return Usage(s);
   }
 
   // Each setting: the command line if given there, else the config, else the
   // flag's default.
-  ConfigPicker pick{app, config};
+  ConfigPicker pick{app, config, prefix};
   absl::Status picked = pick.Value("--listen", "listen", &listen);
   picked.Update(pick.Value("--max-sessions", "max_sessions", &max_sessions));
   picked.Update(pick.Value("--session-ttl-s", "session_ttl_s", &ttl_s));
@@ -272,6 +384,8 @@ int main(int argc, char** argv) {
   picked.Update(pick.Value("--max-message-bytes", "max_message_bytes", &max_message_bytes));
   picked.Update(pick.Value("--grpc-api", "grpc_api", &grpc_api));
   picked.Update(pick.Value("--log-level", "log_level", &log_level));
+  picked.Update(pick.Value("--coordinator", "coordinator", &coordinator));
+  picked.Update(pick.Value("--advertise", "advertise", &advertise));
   if (!picked.ok()) return Usage(picked);
   picked = agentgym::CheckInRange(BothNames("--max-sessions", "max_sessions"), max_sessions, 1,
                                   kMaxSessionsLimit);
@@ -302,17 +416,18 @@ int main(int argc, char** argv) {
   options.listen = listen;
   if (!envs_flag.empty()) {
     options.envs = SplitNames(envs_flag);
-  } else if (config.Has("envs")) {
-    auto names = config.Get<std::vector<std::string>>("envs");
+  } else if (config.Has(prefix + "envs")) {
+    auto names = config.Get<std::vector<std::string>>(prefix + "envs");
     if (!names.ok()) {
-      auto joined = config.Get<std::string>("envs");  // also "textcraft,babyai"
+      auto joined = config.Get<std::string>(prefix + "envs");  // also "textcraft,babyai"
       if (!joined.ok()) return Usage(names.status());
       names = SplitNames(*joined);
     }
     options.envs = *names;
   }
-  if (config.Has("env_options")) {
-    if (auto s = ReadEnvOptions(config.Find("env_options"), &options.env_options); !s.ok()) {
+  if (config.Has(prefix + "env_options")) {
+    if (auto s = ReadEnvOptions(config.Find(prefix + "env_options"), &options.env_options);
+        !s.ok()) {
       return Usage(s);
     }
   }
@@ -331,6 +446,17 @@ int main(int argc, char** argv) {
   }
   if (list) return ListEnvs(options.envs, options.env_options, list_format == "markdown");
 
+  if (auto s = ReadFaults(app, config, prefix, fault_flags, &options.service.faults); !s.ok()) {
+    return Usage(s);
+  }
+  if (options.service.faults.enabled()) {
+    const auto& f = options.service.faults;
+    agentgym::GetLogger("env_server")
+        ->warn("fault injection on: step failures {}, drops {}, reply delay {}-{} ms, seed {}",
+               f.step_failure_rate, f.drop_connection_rate,
+               absl::ToDoubleMilliseconds(f.delay_min), absl::ToDoubleMilliseconds(f.delay_max),
+               f.seed);
+  }
   options.service.sessions.max_sessions = max_sessions;
   options.service.sessions.default_idle_ttl = absl::Seconds(ttl_s);
   options.service.max_action_bytes = max_action_bytes;
@@ -339,10 +465,30 @@ int main(int argc, char** argv) {
   options.grpc_api = grpc_api == "sync"       ? EnvServerOptions::GrpcApi::kSync
                      : grpc_api == "callback" ? EnvServerOptions::GrpcApi::kCallback
                                               : EnvServerOptions::GrpcApi::kAuto;
+  // Coordinator addresses are checked before serving, so a typo never shows
+  // up as a server that prints "listening on" and then exits.
+  if (!coordinator.empty()) {
+    if (auto a = agentgym::ParseHostPort(coordinator, /*min_port=*/1); !a.ok()) {
+      return Usage(absl::InvalidArgumentError(
+          absl::StrCat("--coordinator '", coordinator, "': ", a.status().message())));
+    }
+    if (!advertise.empty()) {
+      if (auto a = agentgym::ParseHostPort(advertise, /*min_port=*/1); !a.ok()) {
+        return Usage(absl::InvalidArgumentError(
+            absl::StrCat("--advertise '", advertise, "': ", a.status().message())));
+      }
+    }
+  } else if (!advertise.empty()) {
+    return Usage(absl::InvalidArgumentError("--advertise needs --coordinator"));
+  }
+  if (!port_file.empty()) {  // an unwritable --port-file is refused before serving
+    if (auto s = agentgym::CheckPortFileWritable(port_file); !s.ok()) return Usage(s);
+  }
   auto server = agentgym::env::EnvServer::Start(options);
   if (!server.ok()) {
     std::cerr << "error: " << server.status().message() << "\n";
-    return 1;
+    // Bad values: 2; cannot listen (UNAVAILABLE) and the like: 1.
+    return agentgym::ExitCodeFor(server.status());
   }
   if (!port_file.empty()) {
     if (auto s = agentgym::WritePortFile(port_file, (*server)->port()); !s.ok()) {
@@ -354,10 +500,36 @@ int main(int argc, char** argv) {
   std::printf("listening on %s\n", (*server)->address().c_str());
   std::fflush(stdout);
 
+  // Registration runs on the link's own thread: the server serves whether or
+  // not a coordinator answers.
+  std::unique_ptr<agentgym::env::CoordinatorLink> link;
+  if (!coordinator.empty()) {
+    agentgym::env::CoordinatorLinkOptions link_options;
+    link_options.coordinator = coordinator;
+    link_options.advertise = advertise.empty() ? (*server)->address() : advertise;
+    for (const auto& [name, env] : (*server)->service().envs()) {
+      link_options.envs.push_back(name);
+    }
+    link_options.max_sessions = max_sessions;
+    agentgym::env::EnvService* service = &(*server)->service();
+    link_options.open_sessions = [service] {
+      return static_cast<int64_t>(service->sessions().size());
+    };
+    auto started = agentgym::env::CoordinatorLink::Start(std::move(link_options));
+    if (!started.ok()) {
+      std::cerr << "error: " << started.status().message() << "\n";
+      (*server)->Shutdown(absl::ZeroDuration());
+      return 2;
+    }
+    link = *std::move(started);
+  }
+
   std::thread signal_watcher([&] {
     int sig = 0;
     sigwait(&signals, &sig);
     agentgym::GetLogger("env_server")->info("signal {}: shutting down", sig);
+    // Leave the coordinator's pool first so no new episodes are sent here.
+    if (link != nullptr) link->Close();
     (*server)->Shutdown();
   });
   (*server)->Wait();  // returns once the watcher has shut the server down

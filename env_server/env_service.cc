@@ -33,6 +33,9 @@ EnvService::EnvService(std::map<std::string, std::unique_ptr<Environment>> envs,
       options_(std::move(options)),
       steps_may_block_(AnyStepsMayBlock(envs_)),
       sessions_(options_.sessions),
+      faults_(options_.faults.enabled()
+                  ? std::make_unique<FaultInjector>(options_.faults, options_.metrics)
+                  : nullptr),
       steps_total_(options_.metrics->GetCounter("agentgym_env_steps_total",
                                                 "Env steps served")),
       step_replays_(options_.metrics->GetCounter(
@@ -123,8 +126,11 @@ absl::StatusOr<v1::ListTasksResponse> EnvService::ListTasks(
                                             TruncateForMessage(req.task_type()), "'"));
   }
   int64_t offset = 0;
+  // Only the canonical digits a previous page returned: SimpleAtoi alone
+  // would also take "+5", " 5" and "-0".
   if (!req.page_token().empty() &&
-      (!absl::SimpleAtoi(req.page_token(), &offset) || offset < 0)) {
+      (!absl::SimpleAtoi(req.page_token(), &offset) || offset < 0 ||
+       absl::StrCat(offset) != req.page_token())) {
     return absl::InvalidArgumentError("bad page_token (use the one a previous page returned)");
   }
   int32_t page_size = req.page_size() == 0 ? 1000 : std::min(req.page_size(), options_.max_page_size);
@@ -190,6 +196,9 @@ absl::StatusOr<v1::StepResult> EnvService::StepSession(const v1::StepRequest& re
     return absl::InvalidArgumentError(absl::StrCat(
         "expected_turn is ", req.expected_turn(), "; it must be >= 0 (0: unchecked)"));
   }
+  // Before the session is touched: a retry (with expected_turn) applies it
+  // exactly once.
+  if (faults_ != nullptr && faults_->FailStep()) return FaultInjector::StepFailure();
   absl::Time start = absl::Now();
   auto stepped = sessions_.Step(req.session_id(), req.action(), req.expected_turn());
   if (!stepped.ok()) return stepped.status();
@@ -231,6 +240,17 @@ int64_t EnvService::EvictIdle() {
 
 // ---- gRPC edge ----
 
+grpc::Status EnvService::WithFaults(grpc::ServerContext* context,
+                                    absl::FunctionRef<grpc::Status()> body) const {
+  if (faults_ == nullptr) return body();
+  grpc::Status status = faults_->DropCall() ? ToGrpcStatus(Count(FaultInjector::Dropped()))
+                                            : body();
+  // The synchronous API holds a worker thread per call anyway, so waiting
+  // here delays only this call.
+  if (context != nullptr) absl::SleepFor(faults_->ReplyDelay());
+  return status;
+}
+
 grpc::Status EnvService::ListEnvs(grpc::ServerContext*, const v1::ListEnvsRequest*,
                                   v1::ListEnvsResponse* resp) {
   auto r = ListEnvs();
@@ -247,33 +267,41 @@ grpc::Status EnvService::ListTasks(grpc::ServerContext*, const v1::ListTasksRequ
   return grpc::Status::OK;
 }
 
-grpc::Status EnvService::Create(grpc::ServerContext*, const v1::CreateRequest* req,
+grpc::Status EnvService::Create(grpc::ServerContext* context, const v1::CreateRequest* req,
                                 v1::CreateResponse* resp) {
-  auto r = CreateSession(*req);
-  if (!r.ok()) return ToGrpcStatus(Count(r.status()));
-  *resp = *std::move(r);
-  return grpc::Status::OK;
+  return WithFaults(context, [&]() -> grpc::Status {
+    auto r = CreateSession(*req);
+    if (!r.ok()) return ToGrpcStatus(Count(r.status()));
+    *resp = *std::move(r);
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status EnvService::Step(grpc::ServerContext*, const v1::StepRequest* req,
+grpc::Status EnvService::Step(grpc::ServerContext* context, const v1::StepRequest* req,
                               v1::StepResponse* resp) {
-  auto r = StepSession(*req);
-  if (!r.ok()) return ToGrpcStatus(Count(r.status()));
-  *resp->mutable_result() = *std::move(r);
-  return grpc::Status::OK;
+  return WithFaults(context, [&]() -> grpc::Status {
+    auto r = StepSession(*req);
+    if (!r.ok()) return ToGrpcStatus(Count(r.status()));
+    *resp->mutable_result() = *std::move(r);
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status EnvService::Reset(grpc::ServerContext*, const v1::ResetRequest* req,
+grpc::Status EnvService::Reset(grpc::ServerContext* context, const v1::ResetRequest* req,
                                v1::ResetResponse* resp) {
-  auto r = ResetSession(*req);
-  if (!r.ok()) return ToGrpcStatus(Count(r.status()));
-  *resp = *std::move(r);
-  return grpc::Status::OK;
+  return WithFaults(context, [&]() -> grpc::Status {
+    auto r = ResetSession(*req);
+    if (!r.ok()) return ToGrpcStatus(Count(r.status()));
+    *resp = *std::move(r);
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status EnvService::Close(grpc::ServerContext*, const v1::CloseRequest* req,
+grpc::Status EnvService::Close(grpc::ServerContext* context, const v1::CloseRequest* req,
                                v1::CloseResponse*) {
-  return ToGrpcStatus(Count(CloseSession(req->session_id())));
+  return WithFaults(context, [&]() -> grpc::Status {
+    return ToGrpcStatus(Count(CloseSession(req->session_id())));
+  });
 }
 
 void EnvService::RunBatchItems(const std::vector<absl::string_view>& keys,
@@ -285,59 +313,68 @@ void EnvService::RunBatchItems(const std::vector<absl::string_view>& keys,
   RunGroupedConcurrently(keys, options_.max_batch_threads, run);
 }
 
-grpc::Status EnvService::BatchCreate(grpc::ServerContext*, const v1::BatchCreateRequest* req,
+grpc::Status EnvService::BatchCreate(grpc::ServerContext* context,
+                                     const v1::BatchCreateRequest* req,
                                      v1::BatchCreateResponse* resp) {
-  if (auto s = CheckBatchSize(req->items_size()); !s.ok()) return ToGrpcStatus(Count(s));
-  // Every create is its own session: all items are independent.
-  std::vector<std::string> indices;
-  indices.reserve(req->items_size());
-  for (int i = 0; i < req->items_size(); ++i) {
-    indices.push_back(absl::StrCat(i));
-    resp->add_items();
-  }
-  RunBatchItems({indices.begin(), indices.end()}, [&](size_t i) {
-    auto* out = resp->mutable_items(static_cast<int>(i));
-    auto r = CreateSession(req->items(static_cast<int>(i)));
-    if (r.ok()) {
-      *out->mutable_created() = *std::move(r);
-    } else {
-      SetItemError(Count(r.status()), out->mutable_error());
+  return WithFaults(context, [&]() -> grpc::Status {
+    if (auto s = CheckBatchSize(req->items_size()); !s.ok()) return ToGrpcStatus(Count(s));
+    // Every create is its own session: all items are independent.
+    std::vector<std::string> indices;
+    indices.reserve(req->items_size());
+    for (int i = 0; i < req->items_size(); ++i) {
+      indices.push_back(absl::StrCat(i));
+      resp->add_items();
     }
+    RunBatchItems({indices.begin(), indices.end()}, [&](size_t i) {
+      auto* out = resp->mutable_items(static_cast<int>(i));
+      auto r = CreateSession(req->items(static_cast<int>(i)));
+      if (r.ok()) {
+        *out->mutable_created() = *std::move(r);
+      } else {
+        SetItemError(Count(r.status()), out->mutable_error());
+      }
+    });
+    return grpc::Status::OK;
   });
-  return grpc::Status::OK;
 }
 
-grpc::Status EnvService::BatchStep(grpc::ServerContext*, const v1::BatchStepRequest* req,
+grpc::Status EnvService::BatchStep(grpc::ServerContext* context,
+                                   const v1::BatchStepRequest* req,
                                    v1::BatchStepResponse* resp) {
-  if (auto s = CheckBatchSize(req->items_size()); !s.ok()) return ToGrpcStatus(Count(s));
-  resp->mutable_items()->Reserve(req->items_size());
-  std::vector<absl::string_view> sessions;
-  sessions.reserve(req->items_size());
-  for (const auto& item : req->items()) {
-    sessions.push_back(item.session_id());
-    resp->add_items();
-  }
-  RunBatchItems(sessions, [&](size_t i) {
-    auto* out = resp->mutable_items(static_cast<int>(i));
-    auto r = StepSession(req->items(static_cast<int>(i)));
-    if (r.ok()) {
-      *out->mutable_result() = *std::move(r);
-    } else {
-      SetItemError(Count(r.status()), out->mutable_error());
+  return WithFaults(context, [&]() -> grpc::Status {
+    if (auto s = CheckBatchSize(req->items_size()); !s.ok()) return ToGrpcStatus(Count(s));
+    resp->mutable_items()->Reserve(req->items_size());
+    std::vector<absl::string_view> sessions;
+    sessions.reserve(req->items_size());
+    for (const auto& item : req->items()) {
+      sessions.push_back(item.session_id());
+      resp->add_items();
     }
+    RunBatchItems(sessions, [&](size_t i) {
+      auto* out = resp->mutable_items(static_cast<int>(i));
+      auto r = StepSession(req->items(static_cast<int>(i)));
+      if (r.ok()) {
+        *out->mutable_result() = *std::move(r);
+      } else {
+        SetItemError(Count(r.status()), out->mutable_error());
+      }
+    });
+    return grpc::Status::OK;
   });
-  return grpc::Status::OK;
 }
 
-grpc::Status EnvService::BatchClose(grpc::ServerContext*, const v1::BatchCloseRequest* req,
+grpc::Status EnvService::BatchClose(grpc::ServerContext* context,
+                                    const v1::BatchCloseRequest* req,
                                     v1::BatchCloseResponse* resp) {
-  if (auto s = CheckBatchSize(req->session_ids_size()); !s.ok()) {
-    return ToGrpcStatus(Count(s));
-  }
-  for (const auto& id : req->session_ids()) {
-    SetItemError(Count(CloseSession(id)), resp->add_errors());
-  }
-  return grpc::Status::OK;
+  return WithFaults(context, [&]() -> grpc::Status {
+    if (auto s = CheckBatchSize(req->session_ids_size()); !s.ok()) {
+      return ToGrpcStatus(Count(s));
+    }
+    for (const auto& id : req->session_ids()) {
+      SetItemError(Count(CloseSession(id)), resp->add_errors());
+    }
+    return grpc::Status::OK;
+  });
 }
 
 }  // namespace agentgym::env

@@ -13,6 +13,7 @@
 #include "agentgym/env/v1/env.grpc.pb.h"
 #include "core/metrics.h"
 #include "env_server/environment.h"
+#include "env_server/fault_injector.h"
 #include "env_server/session_store.h"
 
 namespace agentgym::env {
@@ -30,6 +31,8 @@ struct EnvServiceOptions {
   // slow upstream delays only its own items.
   int max_batch_threads = 64;
   metrics::Registry* metrics = &metrics::Registry::Global();  // not owned
+  // Injected faults (none by default): see FaultInjector.
+  FaultOptions faults;
 };
 
 // The Env contract over a set of in-process environments.
@@ -53,6 +56,10 @@ class EnvService final : public v1::Env::Service {
   int64_t EvictIdle();
 
   SessionStore& sessions() { return sessions_; }
+  // The fault injector; null when no fault is configured. The callback API
+  // (EnvCallbackService) takes reply delays from it; everything else is
+  // applied here.
+  FaultInjector* faults() const { return faults_.get(); }
   const std::map<std::string, std::unique_ptr<Environment>>& envs() const { return envs_; }
 
   // gRPC edge.
@@ -81,6 +88,12 @@ class EnvService final : public v1::Env::Service {
   absl::Status CheckBatchSize(int items) const;
   // Counts `status` under its code and returns it unchanged.
   absl::Status Count(absl::Status status) const;
+  // A session call's gRPC edge with the configured faults: a dropped call
+  // returns UNAVAILABLE without running `body`; on the synchronous API
+  // (context != null) the reply is then held for the drawn delay (the
+  // callback API passes a null context and delays on a gRPC alarm instead).
+  grpc::Status WithFaults(grpc::ServerContext* context,
+                          absl::FunctionRef<grpc::Status()> body) const;
   // Runs run(i) for the items of a batch: in order on the calling thread, or
   // concurrently when steps may block (items with equal keys stay in order).
   void RunBatchItems(const std::vector<absl::string_view>& keys,
@@ -90,6 +103,7 @@ class EnvService final : public v1::Env::Service {
   const EnvServiceOptions options_;
   const bool steps_may_block_;
   SessionStore sessions_;
+  const std::unique_ptr<FaultInjector> faults_;  // null: no faults
   metrics::Counter* steps_total_;
   metrics::Counter* step_replays_;
   metrics::Counter* episodes_created_;

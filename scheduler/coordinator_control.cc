@@ -9,10 +9,12 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/grpc_status.h"
 #include "google/protobuf/util/json_util.h"
 #include "scheduler/coordinator_internal.h"
 #include "scheduler/coordinator_service.h"
+#include "scheduler/request_limits.h"
 
 namespace agentgym::scheduler {
 
@@ -42,6 +44,7 @@ absl::Status CoordinatorService::WriteStateLocked() {
   pb::CoordinatorState state;
   *state.mutable_curriculum() = curriculum_.State();
   state.set_paused(paused_);
+  *state.mutable_retired_actors() = accounting_.retired();
   state.set_saved_unix_ms(absl::ToUnixMillis(clock_->Now()));
   std::string json;
   google::protobuf::util::JsonPrintOptions print;
@@ -138,20 +141,33 @@ absl::Status CoordinatorService::LoadStateLocked() {
                                      "); move it away to start the curriculum afresh"));
   }
   paused_ = state.paused();
+  accounting_.RestoreRetired(state.retired_actors());
   Log()->info("loaded coordinator state from '{}' (step {}, {})", options_.state_file,
               state.curriculum().step(), paused_ ? "paused" : "running");
   RecordStageChangesLocked(*changes);
   return absl::OkStatus();
 }
 
-grpc::Status CoordinatorService::ReportProgress(grpc::ServerContext* context,
+grpc::Status CoordinatorService::ReportProgress(grpc::ServerContextBase* context,
                                                 const pb::ReportProgressRequest* req,
                                                 pb::ReportProgressResponse* resp) {
+  if (absl::Status bounded = CheckReportProgressRequest(*req); !bounded.ok()) {
+    return ToGrpcStatus(bounded);
+  }
   absl::Status valid = ProgressWindow::Validate(*req);
   if (!valid.ok()) return ToGrpcStatus(valid);
   absl::MutexLock lock(&mu_);
   auto caller = CallerLocked(req->component_id(), pb::ROLE_LEARNER, "report_progress");
   if (!caller.ok()) return Reply(context, caller.status());
+  // Stats of an env the run does not train would sit in the window and the
+  // status for good (and a misspelt name would hide the real env's numbers).
+  for (const pb::EnvStats& e : req->env_stats()) {
+    if (!sampler_.Knows(e.env())) {
+      return Invalid(absl::StrCat("report_progress: env_stats names env '", Quote(e.env()),
+                                  "', which is not in the run (configured: ",
+                                  absl::StrJoin(sampler_.EnvNames(), ", "), ")"));
+    }
+  }
   if (req->step() < progress_.step()) {
     Log()->warn("training step went back from {} to {}: the learner resumed from a checkpoint",
                 progress_.step(), req->step());
@@ -190,7 +206,7 @@ grpc::Status CoordinatorService::ReportProgress(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::SetHorizon(grpc::ServerContext*,
+grpc::Status CoordinatorService::SetHorizon(grpc::ServerContextBase*,
                                             const pb::SetHorizonRequest* req,
                                             pb::SetHorizonResponse* resp) {
   std::optional<int32_t> stage, max_turns;
@@ -209,7 +225,7 @@ grpc::Status CoordinatorService::SetHorizon(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::Pause(grpc::ServerContext*, const pb::PauseRequest* req,
+grpc::Status CoordinatorService::Pause(grpc::ServerContextBase*, const pb::PauseRequest* req,
                                        pb::PauseResponse* resp) {
   absl::MutexLock lock(&mu_);
   resp->set_was_paused(paused_);
@@ -223,7 +239,7 @@ grpc::Status CoordinatorService::Pause(grpc::ServerContext*, const pb::PauseRequ
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::Resume(grpc::ServerContext*, const pb::ResumeRequest*,
+grpc::Status CoordinatorService::Resume(grpc::ServerContextBase*, const pb::ResumeRequest*,
                                         pb::ResumeResponse* resp) {
   absl::MutexLock lock(&mu_);
   resp->set_was_paused(paused_);
@@ -237,7 +253,7 @@ grpc::Status CoordinatorService::Resume(grpc::ServerContext*, const pb::ResumeRe
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::GetCurriculumState(grpc::ServerContext*,
+grpc::Status CoordinatorService::GetCurriculumState(grpc::ServerContextBase*,
                                                     const pb::GetCurriculumStateRequest*,
                                                     pb::CurriculumState* resp) {
   absl::MutexLock lock(&mu_);
@@ -246,7 +262,7 @@ grpc::Status CoordinatorService::GetCurriculumState(grpc::ServerContext*,
 }
 
 grpc::Status CoordinatorService::RestoreCurriculumState(
-    grpc::ServerContext*, const pb::RestoreCurriculumStateRequest* req,
+    grpc::ServerContextBase*, const pb::RestoreCurriculumStateRequest* req,
     pb::RestoreCurriculumStateResponse* resp) {
   if (!req->has_state()) return Invalid("restore_curriculum_state: state is required");
   absl::MutexLock lock(&mu_);

@@ -20,7 +20,7 @@ inline std::shared_ptr<spdlog::logger> Log() { return GetLogger("coordinator"); 
 // The RPC status for `status`; a "register again" error (registry.h) also
 // gets the trailing metadata entry that says so. `context` may be null
 // (in-process calls).
-inline grpc::Status Reply(grpc::ServerContext* context, const absl::Status& status) {
+inline grpc::Status Reply(grpc::ServerContextBase* context, const absl::Status& status) {
   if (context != nullptr && IsRegisterAgain(status)) {
     context->AddTrailingMetadata(kRegisterAgainMetadataKey, "1");
   }

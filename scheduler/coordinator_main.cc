@@ -1,6 +1,8 @@
 // agentgym-coordinator: registry, task sampler, horizon curriculum and run
 // status for one training run. Parses flags and config, starts the server,
-// prints the bound address, and runs until SIGINT/SIGTERM.
+// prints the bound address, and runs until SIGINT/SIGTERM. Exit codes
+// (core/cli.h): 0 after a clean shutdown, 2 for bad flags or config, 1 when
+// it cannot start serving (e.g. the port is taken).
 #include <csignal>
 #include <iostream>
 #include <string>
@@ -8,16 +10,19 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "core/cli.h"
 #include "core/config.h"
+#include "core/protobuf_log.h"
 #include "core/logging.h"
 #include "scheduler/coordinator_options.h"
 #include "scheduler/coordinator_server.h"
 
 namespace {
 
+// A problem with the flags or the config: exit code 2.
 int Fail(const absl::Status& status) {
-  std::cerr << "agentgym-coordinator: " << status.ToString() << "\n";
-  return 1;
+  std::cerr << "agentgym-coordinator: error: " << status.ToString() << "\n";
+  return agentgym::kExitUsage;
 }
 
 }  // namespace
@@ -40,7 +45,9 @@ int main(int argc, char** argv) {
                  "start (coordinator.state_file)");
   app.add_option("--set", overrides, "config override key.path=value (repeatable)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
-  CLI11_PARSE(app, argc, argv);
+  AG_PARSE_COMMAND_LINE(app, argc, argv);
+  // Bad strings in requests: one log line per kind and minute, not per request.
+  agentgym::InstallProtobufLogHandler();
 
   if (absl::Status s = agentgym::SetLogLevel(log_level); !s.ok()) return Fail(s);
   agentgym::Config config;
@@ -82,7 +89,10 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto server = agentgym::scheduler::CoordinatorServer::Start(*std::move(options));
-  if (!server.ok()) return Fail(server.status());
+  if (!server.ok()) {
+    std::cerr << "agentgym-coordinator: error: " << server.status().ToString() << "\n";
+    return agentgym::ExitCodeFor(server.status());  // cannot listen: 1; bad state file: 2
+  }
   // Scripts and tests read the bound address (host as listened on, the
   // actual port) from this line.
   std::cout << "listening on " << (*server)->bound_address() << std::endl;

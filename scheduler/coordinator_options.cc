@@ -25,7 +25,8 @@ const std::vector<std::string> kCoordinatorKeys = {
     "listen",          "lease_ms",          "heartbeat_interval_ms", "forget_after_ms",
     "reap_interval_ms", "status_window",    "metrics_listen",        "metrics_jsonl",
     "state_file",      "learner_address",   "rendezvous_address",    "list_tasks_timeout_ms",
-    "verify_config_tasks", "sampler"};
+    "verify_config_tasks", "sampler", "max_outstanding_tasks_per_actor",
+    "max_outstanding_tasks", "max_components"};
 const std::vector<std::string> kSamplerKeys = {"seed", "allow_repeats",
                                                "distinct_seeds_in_group"};
 const std::vector<std::string> kEnvKeys = {"name", "weight", "tasks"};
@@ -187,6 +188,18 @@ absl::StatusOr<CoordinatorServerOptions> CoordinatorOptionsFromConfig(const Conf
                       OptionalAddress(config, "coordinator.rendezvous_address"));
   AG_ASSIGN_OR_RETURN(s.verify_config_tasks,
                       config.GetOr<bool>("coordinator.verify_config_tasks", s.verify_config_tasks));
+  // Memory bounds: task entries handed out and not yet finished, per actor
+  // and over all actors; components registered at once.
+  for (auto [key, value] : {std::pair<const char*, size_t*>{"coordinator.max_outstanding_tasks_per_actor",
+                                                           &s.max_outstanding_tasks_per_actor},
+                           {"coordinator.max_outstanding_tasks", &s.max_outstanding_tasks},
+                           {"coordinator.max_components", &s.registry.max_components}}) {
+    AG_ASSIGN_OR_RETURN(int64_t v, config.GetOr<int64_t>(key, static_cast<int64_t>(*value)));
+    if (v < 1 || v > 100000000) {
+      return absl::InvalidArgumentError(absl::StrCat(key, " must be in 1..100000000, got ", v));
+    }
+    *value = static_cast<size_t>(v);
+  }
   AG_ASSIGN_OR_RETURN(s.sampler.seed, config.GetOr<uint64_t>("coordinator.sampler.seed", 0));
   AG_ASSIGN_OR_RETURN(s.sampler.allow_repeats,
                       config.GetOr<bool>("coordinator.sampler.allow_repeats", false));

@@ -13,6 +13,7 @@
 #include "core/logging.h"
 #include "core/status_macros.h"
 #include "scheduler/coordinator_internal.h"
+#include "scheduler/request_limits.h"
 
 namespace agentgym::scheduler {
 
@@ -97,13 +98,13 @@ absl::StatusOr<const Component*> CoordinatorService::CallerLocked(const std::str
   }
   AG_ASSIGN_OR_RETURN(const Component* c, registry_.Get(id));
   if (c->role != role) {
-    return absl::FailedPreconditionError(absl::StrCat(rpc, ": component '", id, "' has role ",
+    return absl::FailedPreconditionError(absl::StrCat(rpc, ": component '", Quote(id), "' has role ",
                                                       RoleName(c->role), "; this call is for ",
                                                       RoleName(role), " components"));
   }
   if (c->health != pb::HEALTH_UP) {
     return MarkRegisterAgain(absl::FailedPreconditionError(
-        absl::StrCat(rpc, ": lease of component '", id, "' lapsed; ", kRegisterAgainHint)));
+        absl::StrCat(rpc, ": lease of component '", Quote(id), "' lapsed; ", kRegisterAgainHint)));
   }
   return c;
 }
@@ -237,14 +238,21 @@ bool CoordinatorService::WaitForTaskFetches(absl::Duration timeout) {
   return mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
 }
 
-grpc::Status CoordinatorService::Register(grpc::ServerContext*, const pb::RegisterRequest* req,
+grpc::Status CoordinatorService::Register(grpc::ServerContextBase*, const pb::RegisterRequest* req,
                                           pb::RegisterResponse* resp) {
+  if (absl::Status valid = CheckRegisterRequest(*req); !valid.ok()) return ToGrpcStatus(valid);
   absl::MutexLock lock(&mu_);
   auto id = registry_.Register(*req);
   if (!id.ok()) return ToGrpcStatus(id.status());
   // A component coming back under its old id starts with a clean slate.
   RequeueLocked(*id);
   const Component* c = *registry_.Get(*id);
+  if (c->role == pb::ROLE_ACTOR) {
+    auto incarnation = c->capabilities.extra().find(kIncarnationKey);
+    accounting_.OnActorRegistered(
+        *id, incarnation == c->capabilities.extra().end() ? "" : incarnation->second);
+    SaveStateLocked();
+  }
   Log()->info("registered {} {} at '{}' ({})", RoleName(c->role), c->id, c->address, c->name);
   QueueTaskFetchesLocked(*c);
   resp->set_component_id(*id);
@@ -256,10 +264,11 @@ grpc::Status CoordinatorService::Register(grpc::ServerContext*, const pb::Regist
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context,
+grpc::Status CoordinatorService::Heartbeat(grpc::ServerContextBase* context,
                                            const pb::HeartbeatRequest* req,
                                            pb::HeartbeatResponse* resp) {
   if (req->component_id().empty()) return Invalid("heartbeat: component_id is required");
+  if (absl::Status valid = CheckHeartbeatRequest(*req); !valid.ok()) return ToGrpcStatus(valid);
   const auto& load = req->load();
   if (load.has_idle_ratio() && (load.idle_ratio() < 0 || load.idle_ratio() > 1)) {
     return Invalid(absl::StrCat("heartbeat: idle_ratio must be in [0, 1], got ", load.idle_ratio()));
@@ -270,7 +279,9 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context,
     }
   }
   for (const auto& [name, depth] : load.queue_depths()) {
-    if (depth < 0) return Invalid(absl::StrCat("heartbeat: queue depth '", name, "' is negative"));
+    if (depth < 0) {
+      return Invalid(absl::StrCat("heartbeat: queue depth '", Quote(name), "' is negative"));
+    }
   }
   absl::MutexLock lock(&mu_);
   absl::Status beat = registry_.Heartbeat(req->component_id(), req->has_load() ? &load : nullptr);
@@ -284,20 +295,29 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context,
     return Reply(context, beat);
   }
   CompleteGroupsLocked(req->component_id(), req->completed_group_ids());
-  QueueTaskFetchesLocked(**registry_.Get(req->component_id()));
+  const Component* c = *registry_.Get(req->component_id());
+  if (c->role == pb::ROLE_ACTOR && req->has_load()) accounting_.OnActorLoad(c->id, load);
+  QueueTaskFetchesLocked(*c);
   *resp->mutable_directives() = DirectivesLocked();
   resp->set_lease_ms(absl::ToInt64Milliseconds(options_.registry.lease));
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::Deregister(grpc::ServerContext* context,
+grpc::Status CoordinatorService::Deregister(grpc::ServerContextBase* context,
                                             const pb::DeregisterRequest* req,
                                             pb::DeregisterResponse*) {
   if (req->component_id().empty()) return Invalid("deregister: component_id is required");
+  if (absl::Status valid = CheckComponentId("deregister", req->component_id()); !valid.ok()) {
+    return ToGrpcStatus(valid);
+  }
   absl::MutexLock lock(&mu_);
   auto removed = registry_.Deregister(req->component_id());
   if (!removed.ok()) return Reply(context, removed.status());
   RequeueLocked(req->component_id());
+  if (removed->role == pb::ROLE_ACTOR) {
+    accounting_.OnActorGone(removed->id);
+    SaveStateLocked();  // retired counters outlive a coordinator restart
+  }
   Log()->info("deregistered {} {}", RoleName(removed->role), removed->id);
   BumpLocked();
   UpdateMetricsLocked(StatusLocked());

@@ -20,6 +20,7 @@
 #include "scheduler/curriculum.h"
 #include "scheduler/progress_window.h"
 #include "scheduler/registry.h"
+#include "scheduler/run_accounting.h"
 #include "scheduler/task_fetcher.h"
 #include "scheduler/task_sampler.h"
 
@@ -46,6 +47,15 @@ struct CoordinatorOptions {
   // docs/coordinator.md, "Where task lists come from".
   bool verify_config_tasks = true;
   size_t max_outstanding_per_actor = 4096;
+  // Task entries (a group of size k is k) handed out and not finished: per
+  // actor, and over all actors together with the reassignment queue. A
+  // GetTasks that would pass either is RESOURCE_EXHAUSTED naming the limit,
+  // so no client can grow the coordinator's memory without bound.
+  size_t max_outstanding_tasks_per_actor = 65536;
+  size_t max_outstanding_tasks = 1048576;
+  // num_groups * group_size of one GetTasks at most, so that an answer stays
+  // well under gRPC's default 4 MB message limit.
+  int32_t max_tasks_per_request = 16384;
   // Groups of lapsed actors waiting for an actor that asks their group size;
   // beyond this many the oldest are dropped (logged and counted).
   size_t max_reassign_queue = 65536;
@@ -66,7 +76,22 @@ absl::Status ValidateCrossReferences(const CoordinatorOptions& options);
 // thread the service owns, so Register and Heartbeat never wait on an env
 // server. Thread-safe. The clock, metrics registry and JSONL writer are not
 // owned and must outlive the service; the JSONL writer may be null.
-class CoordinatorService final : public coordinator::v1::Coordinator::Service {
+// Every unary method is served raw (WithRawCallbackMethod_*), WatchStatus
+// on the sync API.
+using CoordinatorRawBase = pb::Coordinator::WithRawCallbackMethod_Register<
+    pb::Coordinator::WithRawCallbackMethod_Heartbeat<
+    pb::Coordinator::WithRawCallbackMethod_Deregister<
+    pb::Coordinator::WithRawCallbackMethod_GetTasks<
+    pb::Coordinator::WithRawCallbackMethod_ReportProgress<
+    pb::Coordinator::WithRawCallbackMethod_GetStatus<
+    pb::Coordinator::WithRawCallbackMethod_SetHorizon<
+    pb::Coordinator::WithRawCallbackMethod_Pause<
+    pb::Coordinator::WithRawCallbackMethod_Resume<
+    pb::Coordinator::WithRawCallbackMethod_GetCurriculumState<
+    pb::Coordinator::WithRawCallbackMethod_RestoreCurriculumState<
+    pb::Coordinator::Service>>>>>>>>>>>;
+
+class CoordinatorService final : public CoordinatorRawBase {
  public:
   // INVALID_ARGUMENT when the options do not make a run (bad curriculum, no
   // envs), or a state file that does not fit the config; UNAVAILABLE when
@@ -78,30 +103,48 @@ class CoordinatorService final : public coordinator::v1::Coordinator::Service {
       CoordinatorOptions options, Clock* clock, metrics::Registry* metrics,
       std::unique_ptr<TaskFetcher> fetcher, metrics::JsonlWriter* jsonl = nullptr);
 
-  grpc::Status Register(grpc::ServerContext*, const pb::RegisterRequest*,
-                        pb::RegisterResponse*) override;
-  grpc::Status Heartbeat(grpc::ServerContext*, const pb::HeartbeatRequest*,
-                         pb::HeartbeatResponse*) override;
-  grpc::Status Deregister(grpc::ServerContext*, const pb::DeregisterRequest*,
-                          pb::DeregisterResponse*) override;
-  grpc::Status GetTasks(grpc::ServerContext*, const pb::GetTasksRequest*,
-                        pb::GetTasksResponse*) override;
-  grpc::Status ReportProgress(grpc::ServerContext*, const pb::ReportProgressRequest*,
-                              pb::ReportProgressResponse*) override;
-  grpc::Status GetStatus(grpc::ServerContext*, const pb::GetStatusRequest*,
-                         pb::RunStatus*) override;
+  // The unary RPCs. gRPC calls them through the raw handlers below, which
+  // parse the request themselves (so undecodable bytes are INVALID_ARGUMENT
+  // naming the message, not INTERNAL); tests and in-process callers may call
+  // them directly. `context` (may be null) receives the trailing metadata.
+  grpc::Status Register(grpc::ServerContextBase*, const pb::RegisterRequest*,
+                        pb::RegisterResponse*);
+  grpc::Status Heartbeat(grpc::ServerContextBase*, const pb::HeartbeatRequest*,
+                         pb::HeartbeatResponse*);
+  grpc::Status Deregister(grpc::ServerContextBase*, const pb::DeregisterRequest*,
+                          pb::DeregisterResponse*);
+  grpc::Status GetTasks(grpc::ServerContextBase*, const pb::GetTasksRequest*,
+                        pb::GetTasksResponse*);
+  grpc::Status ReportProgress(grpc::ServerContextBase*, const pb::ReportProgressRequest*,
+                              pb::ReportProgressResponse*);
+  grpc::Status GetStatus(grpc::ServerContextBase*, const pb::GetStatusRequest*, pb::RunStatus*);
+  grpc::Status SetHorizon(grpc::ServerContextBase*, const pb::SetHorizonRequest*,
+                          pb::SetHorizonResponse*);
+  grpc::Status Pause(grpc::ServerContextBase*, const pb::PauseRequest*, pb::PauseResponse*);
+  grpc::Status Resume(grpc::ServerContextBase*, const pb::ResumeRequest*, pb::ResumeResponse*);
+  grpc::Status GetCurriculumState(grpc::ServerContextBase*, const pb::GetCurriculumStateRequest*,
+                                  pb::CurriculumState*);
+  grpc::Status RestoreCurriculumState(grpc::ServerContextBase*,
+                                      const pb::RestoreCurriculumStateRequest*,
+                                      pb::RestoreCurriculumStateResponse*);
+  // Server streaming stays on the sync API.
   grpc::Status WatchStatus(grpc::ServerContext*, const pb::WatchStatusRequest*,
                            grpc::ServerWriter<pb::RunStatus>*) override;
-  grpc::Status SetHorizon(grpc::ServerContext*, const pb::SetHorizonRequest*,
-                          pb::SetHorizonResponse*) override;
-  grpc::Status Pause(grpc::ServerContext*, const pb::PauseRequest*, pb::PauseResponse*) override;
-  grpc::Status Resume(grpc::ServerContext*, const pb::ResumeRequest*,
-                      pb::ResumeResponse*) override;
-  grpc::Status GetCurriculumState(grpc::ServerContext*, const pb::GetCurriculumStateRequest*,
-                                  pb::CurriculumState*) override;
-  grpc::Status RestoreCurriculumState(grpc::ServerContext*,
-                                      const pb::RestoreCurriculumStateRequest*,
-                                      pb::RestoreCurriculumStateResponse*) override;
+
+  // Raw handlers (coordinator_raw.cc): parse, call the method above, serialize.
+  using RawReactor = grpc::ServerUnaryReactor;
+  using Raw = grpc::ByteBuffer;
+  RawReactor* Register(grpc::CallbackServerContext*, const Raw*, Raw*) override;
+  RawReactor* Heartbeat(grpc::CallbackServerContext*, const Raw*, Raw*) override;
+  RawReactor* Deregister(grpc::CallbackServerContext*, const Raw*, Raw*) override;
+  RawReactor* GetTasks(grpc::CallbackServerContext*, const Raw*, Raw*) override;
+  RawReactor* ReportProgress(grpc::CallbackServerContext*, const Raw*, Raw*) override;
+  RawReactor* GetStatus(grpc::CallbackServerContext*, const Raw*, Raw*) override;
+  RawReactor* SetHorizon(grpc::CallbackServerContext*, const Raw*, Raw*) override;
+  RawReactor* Pause(grpc::CallbackServerContext*, const Raw*, Raw*) override;
+  RawReactor* Resume(grpc::CallbackServerContext*, const Raw*, Raw*) override;
+  RawReactor* GetCurriculumState(grpc::CallbackServerContext*, const Raw*, Raw*) override;
+  RawReactor* RestoreCurriculumState(grpc::CallbackServerContext*, const Raw*, Raw*) override;
 
   // Marks components whose lease lapsed DOWN and puts the unfinished groups
   // of lapsed actors back in line for other actors. Returns how many lapsed.
@@ -132,6 +175,7 @@ class CoordinatorService final : public coordinator::v1::Coordinator::Service {
       pb::TaskGroup group;
     };
     uint64_t next_seq = 0;
+    size_t tasks = 0;  // task entries of `groups`
     std::map<uint64_t, std::string> order;  // hand-out order -> group id
     std::map<std::string, Entry> groups;    // by group id
   };
@@ -185,6 +229,7 @@ class CoordinatorService final : public coordinator::v1::Coordinator::Service {
   Curriculum curriculum_ ABSL_GUARDED_BY(mu_);
   TaskSampler sampler_ ABSL_GUARDED_BY(mu_);
   ProgressWindow progress_ ABSL_GUARDED_BY(mu_);
+  RunAccounting accounting_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Outstanding> outstanding_ ABSL_GUARDED_BY(mu_);  // by actor id
   // Unfinished groups of lapsed actors, waiting for an actor that asks their
   // size, in the order they came back (key: the ".rN" of their fresh id).
@@ -197,6 +242,9 @@ class CoordinatorService final : public coordinator::v1::Coordinator::Service {
   std::map<uint64_t, Waiting> reassign_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, uint64_t> reassign_by_previous_ ABSL_GUARDED_BY(mu_);
   uint64_t reassign_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t reassign_tasks_ ABSL_GUARDED_BY(mu_) = 0;  // task entries in reassign_
+  // Task entries of every actor's unfinished groups plus the waiting ones.
+  size_t TrackedTasksLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::map<std::string, uint64_t> round_robin_ ABSL_GUARDED_BY(mu_);  // by env
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
   int64_t revision_ ABSL_GUARDED_BY(mu_) = 0;

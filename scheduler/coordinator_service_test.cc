@@ -1,5 +1,6 @@
 #include "scheduler/coordinator_service.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -385,6 +386,69 @@ TEST_F(CoordinatorServiceTest, WatchStatusStreamsChanges) {
   EXPECT_TRUE(status.paused());
   ctx.TryCancel();
   reader->Finish();
+}
+
+
+// Actors' heartbeat counters and the learner's report add up to the run's
+// accounting identity, also across an actor restart and a coordinator restart.
+TEST_F(CoordinatorServiceTest, RunAccountingCombinesActorsAndTheLearner) {
+  const std::string state = ::testing::TempDir() + "/accounting-state.json";
+  std::remove(state.c_str());
+  CoordinatorOptions options = DefaultOptions();
+  options.state_file = state;
+  Start(options);
+  auto register_actor = [&](const std::string& incarnation) {
+    pb::RegisterRequest req;
+    req.set_role(pb::ROLE_ACTOR);
+    req.set_component_id("actor-0");
+    (*req.mutable_capabilities()->mutable_extra())[kIncarnationKey] = incarnation;
+    pb::RegisterResponse resp;
+    EXPECT_TRUE(stub_->Register(Ctx().get(), req, &resp).ok());
+    return resp.component_id();
+  };
+  auto beat = [&](const std::string& id, int64_t produced, int64_t unacked) {
+    pb::HeartbeatRequest req;
+    req.set_component_id(id);
+    auto& q = *req.mutable_load()->mutable_queue_depths();
+    q[kActorProduced] = produced;
+    q[kActorUnacked] = unacked;
+    q[kActorEnvError] = 1;
+    q[kActorDropped] = 2;
+    pb::HeartbeatResponse resp;
+    ASSERT_TRUE(stub_->Heartbeat(Ctx().get(), req, &resp).ok());
+  };
+  auto identity_holds = [](const pb::Accounting& a) {
+    return a.produced() ==
+           a.trained() + a.stale() + a.rejected() + a.env_error() + a.dropped() + a.in_flight();
+  };
+  std::string actor = register_actor("first");
+  beat(actor, 23, 0);  // 23 = 20 acked + 1 env_error + 2 dropped
+  std::string learner = Register(pb::ROLE_LEARNER, "127.0.0.1:6000");
+  ASSERT_TRUE(Progress(learner, 1).ok());  // received 20: 16 trained, 4 buffered
+  pb::Accounting a = Status().accounting();
+  EXPECT_EQ(a.produced(), 23);
+  EXPECT_EQ(a.dropped(), 2);
+  EXPECT_TRUE(identity_holds(a)) << a.ShortDebugString();
+
+  // The actor is killed holding 5 unacknowledged and comes back.
+  beat(actor, 28, 5);
+  register_actor("second");
+  beat(actor, 3, 0);  // 3 = 0 acked + 1 env_error + 2 dropped
+  a = Status().accounting();
+  EXPECT_EQ(a.produced(), 31);
+  EXPECT_EQ(a.dropped(), 2 + 5 + 2);
+  EXPECT_TRUE(identity_holds(a)) << a.ShortDebugString();
+
+  // A restarted coordinator keeps what the retired process counted.
+  TearDown();
+  Start(options);
+  actor = register_actor("second");
+  beat(actor, 3, 0);
+  learner = Register(pb::ROLE_LEARNER, "127.0.0.1:6000");
+  ASSERT_TRUE(Progress(learner, 1).ok());
+  a = Status().accounting();
+  EXPECT_EQ(a.produced(), 31);
+  EXPECT_TRUE(identity_holds(a)) << a.ShortDebugString();
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ pb::RunStatus CoordinatorService::StatusLocked() const {
   const absl::Time now = clock_->Now();
   pb::RunStatus status;
   progress_.Fill(status);
+  *status.mutable_accounting() = accounting_.Combine(status.accounting());
   status.set_paused(paused_);
   *status.mutable_horizon() = curriculum_.HorizonProto();
   std::string learner = registry_.LearnerAddress();
@@ -50,7 +51,30 @@ pb::RunStatus CoordinatorService::StatusLocked() const {
   std::map<std::string, Usage> usage;  // by env server address
   double idle_sum = 0;
   int idle_count = 0;
+  // Every field a client sends is capped (request_limits.h), so one
+  // component is at most a few hundred KB; listing them up to this budget
+  // keeps the whole status far below gRPC's default 4 MB client limit.
+  constexpr size_t kComponentBytes = 1536 * 1024;
+  constexpr size_t kMaxEnvServersListed = 1024;
+  size_t listed_bytes = 0;
+  int64_t omitted = 0;
   for (const Component* c : registry_.List()) {
+    if (c->role == pb::ROLE_ACTOR) {
+      // Counts are cumulative per actor, so a lapsed actor's still count.
+      for (const auto& u : c->load.env_usage()) {
+        usage[u.address()].episodes += u.episodes();
+        usage[u.address()].errors += u.env_errors();
+      }
+      if (c->health == pb::HEALTH_UP && c->load.has_idle_ratio()) {
+        idle_sum += c->load.idle_ratio();
+        ++idle_count;
+      }
+    }
+    if (c->role == pb::ROLE_ENV_SERVER) usage[c->address];  // listed even when unused
+    if (listed_bytes >= kComponentBytes) {
+      ++omitted;
+      continue;
+    }
     pb::ComponentStatus* s = status.add_components();
     s->set_component_id(c->id);
     s->set_role(c->role);
@@ -69,38 +93,36 @@ pb::RunStatus CoordinatorService::StatusLocked() const {
     for (const auto& [queue, depth] : c->load.queue_depths()) {
       (*status.mutable_queue_depths())[absl::StrCat(prefix, "/", queue)] = depth;
     }
-    if (c->role == pb::ROLE_ACTOR) {
-      // Counts are cumulative per actor, so a lapsed actor's still count.
-      for (const auto& u : c->load.env_usage()) {
-        usage[u.address()].episodes += u.episodes();
-        usage[u.address()].errors += u.env_errors();
-      }
-      if (c->health == pb::HEALTH_UP && c->load.has_idle_ratio()) {
-        idle_sum += c->load.idle_ratio();
-        ++idle_count;
-      }
-    }
-    if (c->role == pb::ROLE_ENV_SERVER) usage[c->address];  // listed even when unused
+    listed_bytes += s->ByteSizeLong();
   }
+  status.set_components_omitted(omitted);
   status.set_rollout_idle_ratio(idle_count > 0 ? idle_sum / idle_count : -1);
   // Groups of lapsed actors waiting for an actor that asks their size.
   if (!reassign_.empty()) {
     (*status.mutable_queue_depths())["coordinator/reassign"] =
         static_cast<int64_t>(reassign_.size());
   }
+  std::map<std::string, pb::Health> server_health;  // by address; UP wins over DOWN
+  for (const Component* c : registry_.List()) {
+    if (c->role != pb::ROLE_ENV_SERVER) continue;
+    auto [it, fresh] = server_health.emplace(c->address, c->health);
+    if (!fresh && c->health == pb::HEALTH_UP) it->second = c->health;
+  }
+  int64_t servers_omitted = 0;
   for (const auto& [address, u] : usage) {
+    if (static_cast<size_t>(status.env_servers_size()) >= kMaxEnvServersListed) {
+      ++servers_omitted;
+      continue;
+    }
     pb::EnvServerHealth* h = status.add_env_servers();
     h->set_address(address);
     h->set_episodes(u.episodes);
     h->set_env_errors(u.errors);
     h->set_error_rate(u.episodes > 0 ? static_cast<double>(u.errors) / u.episodes : 0.0);
-    pb::Health health = pb::HEALTH_UNSPECIFIED;
-    for (const Component* c : registry_.List()) {
-      if (c->role != pb::ROLE_ENV_SERVER || c->address != address) continue;
-      if (c->health == pb::HEALTH_UP || health == pb::HEALTH_UNSPECIFIED) health = c->health;
-    }
-    h->set_health(health);
+    auto health = server_health.find(address);
+    h->set_health(health == server_health.end() ? pb::HEALTH_UNSPECIFIED : health->second);
   }
+  status.set_env_servers_omitted(servers_omitted);
   const auto& history = curriculum_.history();
   size_t first = history.size() > 10 ? history.size() - 10 : 0;
   for (size_t i = first; i < history.size(); ++i) *status.add_recent_stage_changes() = history[i];
@@ -128,12 +150,13 @@ void CoordinatorService::UpdateMetricsLocked(const pb::RunStatus& s) {
         ->Set(count);
   }
   const pb::Accounting& a = s.accounting();
-  const char* help = "Trajectory accounting (cumulative, as the learner reports it)";
+  const char* help = "Trajectory accounting (cumulative, actors and learner together)";
   for (auto [outcome, v] : {std::pair<const char*, int64_t>{"produced", a.produced()},
                             {"trained", a.trained()},
                             {"stale", a.stale()},
                             {"rejected", a.rejected()},
                             {"env_error", a.env_error()},
+                            {"dropped", a.dropped()},
                             {"in_flight", a.in_flight()}}) {
     m.GetGauge("agentgym_trajectories", help, {{"outcome", outcome}})->Set(static_cast<double>(v));
   }
@@ -164,7 +187,7 @@ void CoordinatorService::UpdateMetricsLocked(const pb::RunStatus& s) {
   }
 }
 
-grpc::Status CoordinatorService::GetStatus(grpc::ServerContext*, const pb::GetStatusRequest*,
+grpc::Status CoordinatorService::GetStatus(grpc::ServerContextBase*, const pb::GetStatusRequest*,
                                            pb::RunStatus* resp) {
   absl::MutexLock lock(&mu_);
   *resp = StatusLocked();
@@ -176,6 +199,11 @@ grpc::Status CoordinatorService::WatchStatus(grpc::ServerContext* context,
                                              grpc::ServerWriter<pb::RunStatus>* writer) {
   if (req->min_interval_ms() < 0 || req->max_interval_ms() < 0) {
     return Invalid("watch_status: intervals must be >= 0");
+  }
+  if (req->min_interval_ms() > 0 && req->max_interval_ms() > 0 &&
+      req->min_interval_ms() > req->max_interval_ms()) {
+    return Invalid(absl::StrCat("watch_status: min_interval_ms (", req->min_interval_ms(),
+                                ") must not exceed max_interval_ms (", req->max_interval_ms(), ")"));
   }
   const absl::Duration min_interval =
       absl::Milliseconds(req->min_interval_ms() > 0 ? req->min_interval_ms() : 200);

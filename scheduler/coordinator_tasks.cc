@@ -8,17 +8,31 @@
 #include "core/grpc_status.h"
 #include "scheduler/coordinator_internal.h"
 #include "scheduler/coordinator_service.h"
+#include "scheduler/request_limits.h"
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 namespace agentgym::scheduler {
+namespace {
+
+// Task entries freed at once after which memory is handed back to the OS.
+constexpr size_t kTrimAfterTasks = 16384;
+
+}  // namespace
 
 void CoordinatorService::CompleteGroupsLocked(
     const std::string& actor, const google::protobuf::RepeatedPtrField<std::string>& ids) {
   auto it = outstanding_.find(actor);
   int64_t late = 0;
+  size_t freed = 0;  // task entries
   for (const std::string& id : ids) {
     if (it != outstanding_.end()) {
       Outstanding& out = it->second;
       if (auto g = out.groups.find(id); g != out.groups.end()) {
+        freed += static_cast<size_t>(g->second.group.tasks_size());
+        out.tasks -= static_cast<size_t>(g->second.group.tasks_size());
         out.order.erase(g->second.seq);
         out.groups.erase(g);
         continue;
@@ -27,12 +41,20 @@ void CoordinatorService::CompleteGroupsLocked(
     // Finished after all, by an actor whose lease lapsed before it said so:
     // no need to run it again. (Once handed to another actor it stays there.)
     if (auto w = reassign_by_previous_.find(id); w != reassign_by_previous_.end()) {
+      if (auto q = reassign_.find(w->second); q != reassign_.end()) {
+        reassign_tasks_ -= static_cast<size_t>(q->second.group.tasks_size());
+      }
       reassign_.erase(w->second);
       reassign_by_previous_.erase(w);
       ++late;
     }
     // Otherwise unknown, repeated or forgotten: nothing to do.
   }
+#ifdef __GLIBC__
+  // glibc keeps freed small blocks for reuse; after a large completion, give
+  // the pages back so the coordinator's memory follows its unfinished work.
+  if (freed >= kTrimAfterTasks) malloc_trim(0);
+#endif
   if (late > 0) {
     metrics_->GetCounter("agentgym_task_groups_completed_late_total",
                          "Groups reported done after their actor lapsed, taken off the "
@@ -63,6 +85,7 @@ void CoordinatorService::RequeueLocked(const std::string& actor) {
     for (pb::TaskRef& t : *waiting.group.mutable_tasks()) t.set_group_id(fresh);
     waiting.group.set_reassigned(true);
     reassign_by_previous_[id] = key;
+    reassign_tasks_ += static_cast<size_t>(waiting.group.tasks_size());
     reassign_.emplace(key, std::move(waiting));
     out.groups.erase(g);
     ++moved;
@@ -75,19 +98,27 @@ void CoordinatorService::RequeueLocked(const std::string& actor) {
         ->Increment(static_cast<double>(moved));
   }
   int64_t dropped = 0;
-  while (reassign_.size() > options_.max_reassign_queue) {
+  while (!reassign_.empty() && (reassign_.size() > options_.max_reassign_queue ||
+                                reassign_tasks_ > options_.max_outstanding_tasks)) {
+    reassign_tasks_ -= static_cast<size_t>(reassign_.begin()->second.group.tasks_size());
     reassign_by_previous_.erase(reassign_.begin()->second.previous_id);
     reassign_.erase(reassign_.begin());
     ++dropped;
   }
   if (dropped > 0) {
-    Log()->warn("{} groups waiting for reassignment dropped: over {} wait (no actor asks their "
-                "group size?)",
-                dropped, options_.max_reassign_queue);
+    Log()->warn("{} groups waiting for reassignment dropped: over {} groups or {} tasks wait "
+                "(max_reassign_queue, max_outstanding_tasks; no actor asks their group size?)",
+                dropped, options_.max_reassign_queue, options_.max_outstanding_tasks);
     metrics_->GetCounter("agentgym_task_groups_reassign_dropped_total",
                          "Groups of lapsed actors dropped because too many waited")
         ->Increment(static_cast<double>(dropped));
   }
+}
+
+size_t CoordinatorService::TrackedTasksLocked() const {
+  size_t n = reassign_tasks_;
+  for (const auto& [actor, out] : outstanding_) n += out.tasks;
+  return n;
 }
 
 std::string CoordinatorService::PickServerLocked(const std::string& env) {
@@ -100,7 +131,7 @@ std::string CoordinatorService::PickServerLocked(const std::string& env) {
   return servers[round_robin_[env]++ % servers.size()]->address;
 }
 
-grpc::Status CoordinatorService::GetTasks(grpc::ServerContext* context,
+grpc::Status CoordinatorService::GetTasks(grpc::ServerContextBase* context,
                                           const pb::GetTasksRequest* req,
                                           pb::GetTasksResponse* resp) {
   if (req->num_groups() <= 0 || req->num_groups() > options_.max_groups_per_request) {
@@ -111,18 +142,49 @@ grpc::Status CoordinatorService::GetTasks(grpc::ServerContext* context,
     return Invalid(absl::StrCat("get_tasks: group_size must be in 1..", options_.max_group_size,
                                 ", got ", req->group_size()));
   }
+  const int64_t asked = int64_t{req->num_groups()} * req->group_size();
+  if (asked > options_.max_tasks_per_request) {
+    return Invalid(absl::StrCat("get_tasks: num_groups * group_size is ", asked,
+                                "; at most max_tasks_per_request (", options_.max_tasks_per_request,
+                                ") tasks are handed out per call"));
+  }
+  if (absl::Status valid = CheckGetTasksRequest(*req); !valid.ok()) return ToGrpcStatus(valid);
   absl::MutexLock lock(&mu_);
   auto caller = CallerLocked(req->component_id(), pb::ROLE_ACTOR, "get_tasks");
   if (!caller.ok()) return Reply(context, caller.status());
   std::set<std::string> wanted;
   for (const std::string& env : req->envs()) {
     if (!sampler_.Knows(env)) {
-      return Invalid(absl::StrCat("get_tasks: env '", env, "' is not configured; configured: ",
+      return Invalid(absl::StrCat("get_tasks: env '", Quote(env),
+                                  "' is not configured; configured: ",
                                   absl::StrJoin(sampler_.EnvNames(), ", ")));
     }
     wanted.insert(env);
   }
   CompleteGroupsLocked(req->component_id(), req->completed_group_ids());
+  // Bound the work one actor, and all actors, hold unfinished (memory).
+  {
+    auto held = outstanding_.find(req->component_id());
+    const size_t mine = held == outstanding_.end() ? 0 : held->second.tasks;
+    if (mine + static_cast<size_t>(asked) > options_.max_outstanding_tasks_per_actor) {
+      return grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("get_tasks: actor '", Quote(req->component_id()), "' holds ", mine,
+                       " unfinished tasks; ", asked,
+                       " more would pass max_outstanding_tasks_per_actor (",
+                       options_.max_outstanding_tasks_per_actor,
+                       "): report finished groups in completed_group_ids first"));
+    }
+    const size_t all = TrackedTasksLocked();
+    if (all + static_cast<size_t>(asked) > options_.max_outstanding_tasks) {
+      return grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("get_tasks: the coordinator tracks ", all,
+                       " unfinished tasks of all actors; ", asked,
+                       " more would pass max_outstanding_tasks (", options_.max_outstanding_tasks,
+                       "): actors must report finished groups first"));
+    }
+  }
   *resp->mutable_directives() = DirectivesLocked();
   if (paused_) {
     resp->set_paused(true);
@@ -148,6 +210,7 @@ grpc::Status CoordinatorService::GetTasks(grpc::ServerContext* context,
        it != reassign_.end() && static_cast<int32_t>(groups.size()) < req->num_groups();) {
     const pb::TaskGroup& g = it->second.group;
     if (g.tasks_size() == req->group_size() && allowed.count(g.tasks(0).env()) > 0) {
+      reassign_tasks_ -= static_cast<size_t>(g.tasks_size());
       reassign_by_previous_.erase(it->second.previous_id);
       groups.push_back(std::move(it->second.group));
       it = reassign_.erase(it);
@@ -191,9 +254,11 @@ grpc::Status CoordinatorService::GetTasks(grpc::ServerContext* context,
         ->Increment();
     if (auto old = out.groups.find(g.group_id()); old != out.groups.end()) {
       out.order.erase(old->second.seq);  // handed to this actor again
+      out.tasks -= static_cast<size_t>(old->second.group.tasks_size());
     }
     const uint64_t seq = out.next_seq++;
     out.order[seq] = g.group_id();
+    out.tasks += static_cast<size_t>(g.tasks_size());
     out.groups[g.group_id()] = Outstanding::Entry{seq, g};
     *resp->add_groups() = std::move(g);
   }
@@ -202,7 +267,11 @@ grpc::Status CoordinatorService::GetTasks(grpc::ServerContext* context,
   int64_t forgotten = 0;
   while (out.groups.size() > options_.max_outstanding_per_actor && !out.order.empty()) {
     auto oldest = out.order.begin();
-    forgotten += static_cast<int64_t>(out.groups.erase(oldest->second));
+    if (auto g = out.groups.find(oldest->second); g != out.groups.end()) {
+      out.tasks -= static_cast<size_t>(g->second.group.tasks_size());
+      out.groups.erase(g);
+      ++forgotten;
+    }
     out.order.erase(oldest);
   }
   if (forgotten > 0) {

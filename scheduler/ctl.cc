@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "agentgym/coordinator/v1/coordinator.grpc.pb.h"
+#include "core/cli.h"
 #include "core/flag_checks.h"
 #include "core/grpc_status.h"
 #include "google/protobuf/util/json_util.h"
@@ -96,8 +97,14 @@ std::string FormatComponents(const pb::RunStatus& status) {
                     c.address().empty() ? "-" : c.address(), HealthName(c.health()),
                     Age(c.heartbeat_age_ms()) + " ago", Detail(c)});
   }
-  if (rows.empty()) return "no components registered\n";
-  return FormatTable({"ID", "ROLE", "NAME", "ADDRESS", "HEALTH", "LAST_BEAT", "DETAIL"}, rows);
+  if (rows.empty() && status.components_omitted() == 0) return "no components registered\n";
+  std::string out =
+      FormatTable({"ID", "ROLE", "NAME", "ADDRESS", "HEALTH", "LAST_BEAT", "DETAIL"}, rows);
+  if (status.components_omitted() > 0) {  // the status keeps under 4 MB (coordinator.md)
+    absl::StrAppend(&out, "(", status.components_omitted(),
+                    " more components not listed: the status is kept under 4 MB)\n");
+  }
+  return out;
 }
 
 std::string FormatStatus(const pb::RunStatus& s) {
@@ -123,7 +130,7 @@ std::string FormatStatus(const pb::RunStatus& s) {
   const auto& a = s.accounting();
   absl::StrAppend(&out, "trajectories produced ", a.produced(), "  trained ", a.trained(),
                   "  stale ", a.stale(), "  rejected ", a.rejected(), "  env_error ",
-                  a.env_error(), "  in_flight ", a.in_flight(), "\n\n");
+                  a.env_error(), "  dropped ", a.dropped(), "  in_flight ", a.in_flight(), "\n\n");
 
   std::vector<std::vector<std::string>> rows;
   for (const auto& t : s.horizon().tracks()) {
@@ -235,6 +242,25 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
   try {
     app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::ParseError& e) {
+    // CLI11 says only "A subcommand is required" for a misspelt command:
+    // name it. The first word that is not a flag or a flag's value is the
+    // command.
+    if (e.get_exit_code() != 0) {
+      const std::vector<std::string> commands = {"status", "watch", "components",
+                                                 "set-horizon", "pause", "resume"};
+      for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a.empty() || a[0] == '-') continue;
+        const std::string prev = i > 0 ? args[i - 1] : "";
+        if (prev == "-c" || prev == "--coordinator" || prev == "--timeout-ms") continue;
+        if (std::find(commands.begin(), commands.end(), a) == commands.end()) {
+          err << "error: unknown command '" << a << "' (commands: " << absl::StrJoin(commands, ", ")
+              << ")\n";
+          return kCtlUsage;
+        }
+        break;
+      }
+    }
     int code = app.exit(e, out, err);
     return code == 0 ? kCtlOk : kCtlUsage;
   }
@@ -268,7 +294,10 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
       return kCtlUnreachable;
     }
     err << "error: " << what << ": " << FromGrpcStatus(status).ToString() << "\n";
-    return kCtlRequestFailed;
+    // A refused bad value or name is the user's to fix (2); anything else
+    // went wrong at run time (1).
+    return ExitCodeFor(FromGrpcStatus(status)) == kExitUsage ? kCtlRequestFailed
+                                                               : kCtlUnreachable;
   };
   auto context = [&](grpc::ClientContext& ctx) {
     SetDeadline(ctx, absl::Milliseconds(timeout_ms));

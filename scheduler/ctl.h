@@ -9,11 +9,12 @@
 
 namespace agentgym::scheduler {
 
-// Exit codes of agentgym-ctl.
+// Exit codes of agentgym-ctl, the rule of every agentgym binary (core/cli.h):
+// 0 ok, 2 usage and bad values, 1 run-time failures.
 inline constexpr int kCtlOk = 0;
-inline constexpr int kCtlRequestFailed = 1;  // the coordinator said no
-inline constexpr int kCtlUnreachable = 2;    // no coordinator answered, or it went away
-inline constexpr int kCtlUsage = 64;         // bad command line
+inline constexpr int kCtlRequestFailed = 2;  // the coordinator refused a bad value or name
+inline constexpr int kCtlUnreachable = 1;    // no coordinator answered, or it went away
+inline constexpr int kCtlUsage = 2;          // bad command line
 
 // `agentgym-ctl status | watch | components | set-horizon | pause | resume`
 // as a function, so tests can run it in-process. `args` excludes argv[0].

@@ -25,6 +25,7 @@ absl::Status ProgressWindow::Validate(const pb::ReportProgressRequest& r) {
                          {"accounting.stale", a.stale()},
                          {"accounting.rejected", a.rejected()},
                          {"accounting.env_error", a.env_error()},
+                         {"accounting.dropped", a.dropped()},
                          {"accounting.in_flight", a.in_flight()}}) {
     if (v < 0) return Negative(name, v);
   }

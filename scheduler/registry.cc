@@ -6,14 +6,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/random_id.h"
+#include "scheduler/request_limits.h"
 
 namespace agentgym::scheduler {
 
 namespace {
 
 constexpr char kRegisterAgainPayload[] = "type.agentgym/coordinator.register_again";
-constexpr size_t kMaxIdBytes = 128;
-constexpr size_t kMaxNameBytes = 256;
 
 bool PrintableAscii(const std::string& s) {
   for (unsigned char c : s) {
@@ -61,12 +60,12 @@ absl::Status ValidateAddress(const std::string& address, bool allow_zero_port) {
   size_t colon = address.rfind(':');
   if (address.empty() || colon == std::string::npos || colon == 0 || !PrintableAscii(address)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("address '", address, "' must look like host:port"));
+        absl::StrCat("address '", Quote(address), "' must look like host:port"));
   }
   int port = 0;
   if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port < (allow_zero_port ? 0 : 1) ||
       port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("address '", address, "' has a bad port"));
+    return absl::InvalidArgumentError(absl::StrCat("address '", Quote(address), "' has a bad port"));
   }
   return absl::OkStatus();
 }
@@ -92,7 +91,7 @@ absl::StatusOr<std::string> Registry::Register(const pb::RegisterRequest& reques
     for (const std::string& env : request.capabilities().envs()) {
       if (env.empty() || !PrintableAscii(env)) {
         return absl::InvalidArgumentError(
-            absl::StrCat("register env_server: bad env name '", env, "'"));
+            absl::StrCat("register env_server: bad env name '", Quote(env), "'"));
       }
     }
   }
@@ -106,7 +105,8 @@ absl::StatusOr<std::string> Registry::Register(const pb::RegisterRequest& reques
     }
   }
   if (request.name().size() > kMaxNameBytes) {
-    return absl::InvalidArgumentError("register: name is longer than 256 bytes");
+    return absl::InvalidArgumentError(
+        absl::StrCat("register: name is longer than ", kMaxNameBytes, " bytes"));
   }
   std::string id = request.component_id();
   if (!id.empty() && (id.size() > kMaxIdBytes || !PrintableAscii(id))) {
@@ -119,9 +119,15 @@ absl::StatusOr<std::string> Registry::Register(const pb::RegisterRequest& reques
                                                      : "learner-";
     id = RandomId(prefix).substr(0, std::string(prefix).size() + 12);
   } else if (auto it = components_.find(id); it != components_.end() && it->second.role != role) {
-    return absl::InvalidArgumentError(absl::StrCat("register: id '", id, "' belongs to a ",
+    return absl::InvalidArgumentError(absl::StrCat("register: id '", Quote(id), "' belongs to a ",
                                                    RoleName(it->second.role), ", not a ",
                                                    RoleName(role)));
+  }
+  if (components_.count(id) == 0 && components_.size() >= options_.max_components) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "register: the coordinator holds ", components_.size(),
+        " components, its limit (max_components ", options_.max_components,
+        "); deregister components, or wait until down ones are forgotten (forget_after_ms)"));
   }
   absl::Time now = clock_->Now();
   Component& c = components_[id];
@@ -140,7 +146,7 @@ absl::Status Registry::Heartbeat(const std::string& id, const pb::ComponentLoad*
   auto it = components_.find(id);
   if (it == components_.end()) {
     return MarkRegisterAgain(absl::NotFoundError(
-        absl::StrCat(kUnknownComponentHint, " '", id, "'; register first")));
+        absl::StrCat(kUnknownComponentHint, " '", Quote(id), "'; register first")));
   }
   Component& c = it->second;
   absl::Time now = clock_->Now();
@@ -149,7 +155,7 @@ absl::Status Registry::Heartbeat(const std::string& id, const pb::ComponentLoad*
   if (c.health == pb::HEALTH_DOWN || now - c.last_heartbeat > options_.lease) {
     c.health = pb::HEALTH_DOWN;
     return MarkRegisterAgain(absl::FailedPreconditionError(absl::StrCat(
-        "lease of component '", id, "' lapsed; ", kRegisterAgainHint,
+        "lease of component '", Quote(id), "' lapsed; ", kRegisterAgainHint,
         " (its work was reassigned)")));
   }
   c.last_heartbeat = now;
@@ -160,7 +166,7 @@ absl::Status Registry::Heartbeat(const std::string& id, const pb::ComponentLoad*
 absl::StatusOr<Component> Registry::Deregister(const std::string& id) {
   auto it = components_.find(id);
   if (it == components_.end()) {
-    return absl::NotFoundError(absl::StrCat("unknown component id '", id, "'"));
+    return absl::NotFoundError(absl::StrCat("unknown component id '", Quote(id), "'"));
   }
   Component c = std::move(it->second);
   components_.erase(it);
@@ -189,7 +195,7 @@ absl::StatusOr<const Component*> Registry::Get(const std::string& id) const {
   auto it = components_.find(id);
   if (it == components_.end()) {
     return MarkRegisterAgain(
-        absl::NotFoundError(absl::StrCat(kUnknownComponentHint, " '", id, "'")));
+        absl::NotFoundError(absl::StrCat(kUnknownComponentHint, " '", Quote(id), "'")));
   }
   return &it->second;
 }

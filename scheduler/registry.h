@@ -45,6 +45,9 @@ struct RegistryOptions {
   absl::Duration lease = absl::Seconds(10);
   // A component down this long is forgotten (its id then gets NOT_FOUND).
   absl::Duration forget_after = absl::Minutes(10);
+  // Components registered at once (up or down) at most; a Register beyond it
+  // is RESOURCE_EXHAUSTED. Bounds the registry's memory and the status.
+  size_t max_components = 10000;
 };
 
 // Who is in the run: env servers, actors and learner ranks, each with a lease

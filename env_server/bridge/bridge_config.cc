@@ -341,6 +341,7 @@ absl::StatusOr<UpstreamConfig> ResolveUpstream(const std::string& name, const js
   c.reward_field = r.Str("step.reward_field");
   c.done_field = r.Str("step.done_field");
   c.score_field = r.Str("step.score_field");
+  c.invalid_observation = r.Str("step.invalid_observation");
   c.observation_path = r.Str("observation_path");
   c.close_path = r.Str("close_path");
   c.score_scale = r.Num("score_scale");

@@ -45,6 +45,9 @@ struct UpstreamConfig {
   std::vector<std::string> reset_observation_fields;
   bool reset_fetch_observation = false;
   std::string step_path, action_key, observation_field, reward_field, done_field, score_field;
+  // PCRE2 over a step's observation: a match means the upstream could not
+  // execute the action (action_valid = false). "" = every answered step is valid.
+  std::string invalid_observation;
   std::string observation_path, close_path;
   double score_scale = 1.0;
   // Success: `success_field` of the step reply equals (within 1e-9) or is

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/logging.h"
+#include "core/text.h"
 
 namespace agentgym::env::bridge {
 namespace {
@@ -45,11 +46,14 @@ std::string IdText(const json& id) { return Text(id); }
 
 class BridgeEpisode final : public Episode {
  public:
-  BridgeEpisode(const BridgeEnvironment* env, json id) : env_(env), id_(std::move(id)) {}
-  ~BridgeEpisode() override { env_->CloseUpstream(std::move(id_)); }
+  BridgeEpisode(const BridgeEnvironment* env, json id, uint64_t seq)
+      : env_(env), id_(std::move(id)), seq_(seq) {}
+  ~BridgeEpisode() override { env_->CloseUpstream(std::move(id_), seq_); }
 
   absl::StatusOr<StepOutcome> Step(std::string_view action) override {
     const UpstreamConfig& c = env_->config_;
+    // Never step an env that may now be another session's.
+    if (env_->Lost(seq_)) return env_->LostError(id_);
     ParsedAction parsed = env_->parser_->Parse(action);
     StepOutcome out;
     if (parsed.rejected) {  // answered in-game, as AgentGym's client does
@@ -60,10 +64,17 @@ class BridgeEpisode final : public Episode {
       body[c.session_key] = id_;
       body[c.action_key] = parsed.action;
       auto reply = env_->client_->Post(c.step_path, body, c.request_timeout);
-      if (!reply.ok()) return reply.status();
+      if (!reply.ok()) return env_->Failed(reply.status(), id_, seq_);
+      // A restart noticed while this step was in flight: its reply may come
+      // from another session's env.
+      if (env_->Lost(seq_)) return env_->LostError(id_);
       const json* obs = Field(*reply, c.observation_field);
       if (obs == nullptr) return Missing(c.name, "step", c.observation_field, *reply);
       out.observation = Text(*obs);
+      if (env_->invalid_observation_ != nullptr &&
+          env_->invalid_observation_->Matches(out.observation)) {
+        out.action_valid = false;  // the upstream could not execute it
+      }
       auto reward = Number(c.name, *reply, c.reward_field);
       auto done = Number(c.name, *reply, c.done_field);
       if (!reward.ok()) return reward.status();
@@ -98,6 +109,7 @@ class BridgeEpisode final : public Episode {
  private:
   const BridgeEnvironment* env_;
   json id_;
+  const uint64_t seq_;  // the session's number, for restart detection
   int turns_ = 0;
 };
 
@@ -110,8 +122,19 @@ absl::StatusOr<std::unique_ptr<BridgeEnvironment>> BridgeEnvironment::Create(
   }
   auto client = UpstreamClient::Create(config);
   if (!client.ok()) return client.status();
-  return std::unique_ptr<BridgeEnvironment>(
+  std::unique_ptr<Pattern> invalid;
+  if (!config.invalid_observation.empty()) {
+    auto p = Pattern::Compile(config.invalid_observation);
+    if (!p.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bridge env '", config.name, "': step.invalid_observation: ", p.status().message()));
+    }
+    invalid = *std::move(p);
+  }
+  std::unique_ptr<BridgeEnvironment> env(
       new BridgeEnvironment(std::move(config), *std::move(parser), *std::move(client)));
+  env->invalid_observation_ = std::move(invalid);
+  return env;
 }
 
 BridgeEnvironment::BridgeEnvironment(UpstreamConfig config, std::unique_ptr<ActionParser> parser,
@@ -151,9 +174,14 @@ bool BridgeEnvironment::AbortIfBusy() {
   return true;
 }
 
-void BridgeEnvironment::CloseUpstream(json id) const {
-  if (config_.close_path.empty() || id.is_null()) return;
-  if (!to_close_.TryPush(std::move(id))) {
+void BridgeEnvironment::CloseUpstream(json id, uint64_t seq) const {
+  if (id.is_null()) return;
+  if (config_.close_path.empty() || Lost(seq)) {
+    ForgetSession(id, seq);  // a lost session's id may be another's env now
+    return;
+  }
+  if (!to_close_.TryPush(PendingClose{id, seq})) {
+    ForgetSession(id, seq);
     GetLogger("bridge")->warn("env '{}': close queue full; an upstream env is left open",
                               config_.name);
   }
@@ -161,21 +189,86 @@ void BridgeEnvironment::CloseUpstream(json id) const {
 
 void BridgeEnvironment::CloseLoop() {
   int failed = 0;
-  while (auto id = to_close_.Pop()) {
+  while (auto pending = to_close_.Pop()) {
+    if (Lost(pending->seq)) {  // the upstream restarted since: not ours to close
+      ForgetSession(pending->id, pending->seq);
+      continue;
+    }
     json body = json::object();
-    body[config_.session_key] = *id;
+    body[config_.session_key] = pending->id;
     auto reply = client_->Post(config_.close_path, body, config_.close_timeout);
     if (!reply.ok()) {
       ++failed;
+      Failed(reply.status(), pending->id, pending->seq);
       GetLogger("bridge")->debug("env '{}': close of upstream env {} failed: {}", config_.name,
-                                 IdText(*id), std::string(reply.status().message()));
+                                 IdText(pending->id), std::string(reply.status().message()));
     }
+    ForgetSession(pending->id, pending->seq);
   }
   if (failed > 0) {
     GetLogger("bridge")->warn("env '{}': {} upstream envs could not be closed (see debug log)",
                               config_.name, failed);
   }
   closer_done_.Notify();
+}
+
+uint64_t BridgeEnvironment::AddSession(const json& id) const {
+  const std::string key = id.dump();
+  absl::MutexLock lock(&sessions_mu_);
+  const uint64_t seq = next_seq_++;
+  auto it = live_ids_.find(key);
+  if (it != live_ids_.end() && it->second >= lost_below_) {
+    // The server handed out an id a live session holds: it restarted and
+    // forgot its envs, so every session before this one is lost.
+    lost_below_ = seq;
+    GetLogger("bridge")->warn(
+        "env '{}': the upstream {} handed out env id {} again, which an open session holds: "
+        "it restarted; every session created before now is lost",
+        config_.name, config_.base_url, TruncateForMessage(key, 64));
+  }
+  live_ids_[key] = seq;
+  return seq;
+}
+
+void BridgeEnvironment::ForgetSession(const json& id, uint64_t seq) const {
+  absl::MutexLock lock(&sessions_mu_);
+  auto it = live_ids_.find(id.dump());
+  if (it != live_ids_.end() && it->second == seq) live_ids_.erase(it);
+}
+
+bool BridgeEnvironment::Lost(uint64_t seq) const {
+  absl::MutexLock lock(&sessions_mu_);
+  return seq < lost_below_;
+}
+
+void BridgeEnvironment::LoseAllSessions(const std::string& why) const {
+  absl::MutexLock lock(&sessions_mu_);
+  if (lost_below_ == next_seq_) return;  // nothing new to lose
+  lost_below_ = next_seq_;
+  GetLogger("bridge")->warn("env '{}': {}; every session created before now is lost",
+                            config_.name, why);
+}
+
+absl::Status BridgeEnvironment::LostError(const json& id) const {
+  return absl::NotFoundError(absl::StrCat(
+      "upstream '", config_.name, "' (", config_.base_url,
+      "): the upstream env server restarted; this session is lost (its upstream env ",
+      TruncateForMessage(IdText(id), 64), " is gone or may belong to another session now)"));
+}
+
+absl::Status BridgeEnvironment::Failed(const absl::Status& status, const json& id,
+                                       uint64_t seq) const {
+  if (IsUnreachable(status)) {
+    LoseAllSessions(absl::StrCat("the upstream ", config_.base_url, " cannot be reached"));
+    return status;
+  }
+  if (status.code() == absl::StatusCode::kNotFound) {
+    LoseAllSessions(absl::StrCat("the upstream ", config_.base_url, " does not know env id ",
+                                 TruncateForMessage(IdText(id), 64)));
+    return absl::NotFoundError(absl::StrCat(LostError(id).message(), "; upstream: ",
+                                            status.message()));
+  }
+  return status;
 }
 
 absl::StatusOr<std::unique_ptr<Episode>> BridgeEnvironment::NewEpisode(
@@ -188,23 +281,29 @@ absl::StatusOr<std::unique_ptr<Episode>> BridgeEnvironment::NewEpisode(
   json create = c.create_body;
   if (!c.create_task_key.empty()) create[c.create_task_key] = index;
   auto created = client_->Post(c.create_path, create, c.request_timeout);
-  if (!created.ok()) return created.status();
+  if (!created.ok()) {
+    if (IsUnreachable(created.status())) {
+      LoseAllSessions(absl::StrCat("the upstream ", c.base_url, " cannot be reached"));
+    }
+    return created.status();
+  }
   const json* id = Field(*created, c.create_id_field);
   if (id == nullptr || id->is_null() || id->is_object() || id->is_array()) {
     return Missing(c.name, "create", c.create_id_field, *created);
   }
   // From here on the upstream env exists: the episode (or this guard) closes it.
-  auto episode = std::make_unique<BridgeEpisode>(this, *id);
+  const uint64_t seq = AddSession(*id);
+  auto episode = std::make_unique<BridgeEpisode>(this, *id, seq);
   json reset = c.reset_body;
   reset[c.session_key] = *id;
   if (!c.reset_task_key.empty()) reset[c.reset_task_key] = index;
   if (!c.reset_seed_key.empty()) reset[c.reset_seed_key] = seed;
   auto reply = client_->Post(c.reset_path, reset, c.request_timeout);
-  if (!reply.ok()) return reply.status();
+  if (!reply.ok()) return Failed(reply.status(), *id, seq);
   std::string observation;
   if (c.reset_fetch_observation) {
     auto fetched = client_->Get(c.observation_path, c.session_key, IdText(*id), c.request_timeout);
-    if (!fetched.ok()) return fetched.status();
+    if (!fetched.ok()) return Failed(fetched.status(), *id, seq);
     const json* obs = fetched->is_string() ? &*fetched : Field(*fetched, c.observation_field);
     if (obs == nullptr) return Missing(c.name, "observation", c.observation_field, *fetched);
     observation = Text(*obs);
@@ -220,6 +319,7 @@ absl::StatusOr<std::unique_ptr<Episode>> BridgeEnvironment::NewEpisode(
     }
     observation = absl::StrJoin(parts, "\n");
   }
+  if (Lost(seq)) return LostError(*id);  // its replies may be another env's
   start->instruction = observation;
   start->observation = std::move(observation);
   start->info = {{"upstream_id", *id}, {"upstream_index", index}};

@@ -9,6 +9,8 @@
 // and its config is the upstream table; the server machinery (sessions, TTL,
 // limits, batching, health, reflection) is the same EnvServer. Prints
 // "listening on HOST:PORT" once ready; shuts down on SIGTERM / SIGINT.
+// Exit codes (core/cli.h): 0 after a clean shutdown, 2 for bad flags or
+// config (an unwritable --port-file too), 1 when it cannot serve.
 
 #include <csignal>
 #include <cstdio>
@@ -18,7 +20,9 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "core/cli.h"
 #include "core/config.h"
+#include "core/protobuf_log.h"
 #include "core/flag_checks.h"
 #include "core/net_address.h"
 #include "core/logging.h"
@@ -29,9 +33,10 @@ namespace {
 
 namespace bridge = agentgym::env::bridge;
 
+// A problem with the flags or the config: exit code 2.
 int Fail(const absl::Status& s) {
   std::cerr << "error: " << s.message() << "\n";
-  return 2;
+  return agentgym::kExitUsage;
 }
 
 }  // namespace
@@ -61,7 +66,9 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", port_file, "write the bound port here once serving");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   app.add_flag("--print-known-envs", print_known, "print the shipped table of known envs");
-  CLI11_PARSE(app, argc, argv);
+  AG_PARSE_COMMAND_LINE(app, argc, argv);
+  // Bad strings in requests: one log line per kind and minute, not per request.
+  agentgym::InstallProtobufLogHandler();
 
   if (print_known) {
     std::cout << bridge::KnownEnvsYaml();
@@ -115,13 +122,20 @@ int main(int argc, char** argv) {
   options.service.sessions.default_idle_ttl = absl::Seconds(ttl_s);
   options.service.max_action_bytes = max_action_bytes;
   options.reap_interval = std::min(absl::Seconds(5), absl::Seconds(ttl_s) / 2);
+  if (!port_file.empty()) {  // refused before serving, not after
+    if (auto s = agentgym::CheckPortFileWritable(port_file); !s.ok()) return Fail(s);
+  }
   auto server = agentgym::env::EnvServer::StartWithEnvs(options, std::move(envs));
   if (!server.ok()) {
     std::cerr << "error: " << server.status().message() << "\n";
-    return 1;
+    return agentgym::ExitCodeFor(server.status());  // cannot listen: 1
   }
   if (!port_file.empty()) {
-    if (auto s = agentgym::WritePortFile(port_file, (*server)->port()); !s.ok()) return Fail(s);
+    if (auto s = agentgym::WritePortFile(port_file, (*server)->port()); !s.ok()) {
+      std::cerr << "error: " << s.message() << "\n";
+      (*server)->Shutdown(absl::ZeroDuration());
+      return agentgym::kExitRuntime;
+    }
   }
   // After the port file, so whoever sees this line can also read the file.
   std::printf("listening on %s\n", (*server)->address().c_str());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <httplib.h>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -16,7 +17,14 @@ std::string Quote(const std::string& s, size_t limit = 200) {
   return s.size() <= limit ? s : absl::StrCat(s.substr(0, limit), "... (", s.size(), " bytes)");
 }
 
+constexpr char kUnreachablePayload[] = "agentgym.bridge/upstream-unreachable";
+
 }  // namespace
+
+bool IsUnreachable(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable &&
+         status.GetPayload(kUnreachablePayload).has_value();
+}
 
 absl::StatusOr<std::unique_ptr<UpstreamClient>> UpstreamClient::Create(
     const UpstreamConfig& config) {
@@ -196,8 +204,10 @@ absl::StatusOr<json> UpstreamClient::Send(bool post, const std::string& target,
         continue;
       }
       if (error == httplib::Error::Connection || error == httplib::Error::ConnectionTimeout) {
-        return absl::UnavailableError(absl::StrCat(what, ": cannot connect (",
-                                                   httplib::to_string(error), ")"));
+        absl::Status unreachable = absl::UnavailableError(
+            absl::StrCat(what, ": cannot connect (", httplib::to_string(error), ")"));
+        unreachable.SetPayload(kUnreachablePayload, absl::Cord("1"));
+        return unreachable;
       }
       if (absl::Now() - start >= timeout - absl::Milliseconds(5)) {
         return absl::DeadlineExceededError(

@@ -10,7 +10,8 @@
 // connections (uvicorn after 5 s), and a request sent on one as it is dropped
 // fails without telling whether the server applied it. Failures come back as
 // gRPC-style statuses:
-//   UNAVAILABLE        cannot connect, or HTTP 503 (the request was not applied)
+//   UNAVAILABLE        cannot connect (IsUnreachable), or HTTP 503 (the
+//                      request was not applied)
 //   DEADLINE_EXCEEDED  no reply within the timeout, or max_connections stayed
 //                      busy until it
 //   INTERNAL           connection lost mid-reply, HTTP 4xx/5xx, a reply that is
@@ -37,6 +38,10 @@ class Client;
 }
 
 namespace agentgym::env::bridge {
+
+// Whether `status` says the upstream could not be connected to at all (it
+// is down or restarting), as opposed to any other failure.
+bool IsUnreachable(const absl::Status& status);
 
 // Thread-safe: each request holds one pooled connection; a slow request never
 // holds the pool's lock, so other requests proceed on other connections.

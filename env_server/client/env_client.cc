@@ -39,12 +39,23 @@ void PrepareContext(const EnvClientOptions& options, bool retryable, absl::Time 
   if (!retryable && options.max_attempts > 1) context->set_wait_for_ready(true);
 }
 
-absl::Status CallError(const EnvClientOptions& options, const grpc::Status& status,
-                       int attempts) {
+absl::Status CallError(const EnvClientOptions& options, grpc::Channel* channel,
+                       const grpc::Status& status, int attempts) {
   absl::Status error = FromGrpcStatus(status);
+  const std::string tries = attempts > 1 ? absl::StrCat(" (", attempts, " attempts)") : "";
+  // A call that waited out its deadline (or failed) while the channel could
+  // not connect says so, rather than a bare "Deadline Exceeded".
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    const grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/false);
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_CONNECTING) {
+      return absl::Status(error.code(), absl::StrCat("cannot connect to ", options.target,
+                                                     " (is a server running there?): ",
+                                                     error.message(), tries));
+    }
+  }
   return absl::Status(error.code(),
-                      absl::StrCat("env server ", options.target, ": ", error.message(),
-                                   attempts > 1 ? absl::StrCat(" (", attempts, " attempts)") : ""));
+                      absl::StrCat("env server ", options.target, ": ", error.message(), tries));
 }
 
 // One asynchronous unary call with its retries; deletes itself when done.
@@ -57,9 +68,11 @@ class AsyncCall {
                                    std::function<void(grpc::Status)>)>;
   using Done = std::function<void(absl::StatusOr<Resp>)>;
 
-  AsyncCall(Req req, Start start, bool retryable, Done done, const EnvClientOptions& options)
+  AsyncCall(Req req, Start start, bool retryable, Done done, const EnvClientOptions& options,
+            grpc::Channel* channel)
       : req_(std::move(req)), start_(std::move(start)), retryable_(retryable),
-        done_(std::move(done)), options_(options), deadline_(absl::Now() + options.timeout) {}
+        done_(std::move(done)), options_(options), channel_(channel),
+        deadline_(absl::Now() + options.timeout) {}
 
   void Run() {
     context_ = std::make_unique<grpc::ClientContext>();
@@ -84,7 +97,7 @@ class AsyncCall {
     if (status.ok()) {
       done_(std::move(resp_));
     } else {
-      done_(CallError(options_, status, attempts_));
+      done_(CallError(options_, channel_, status, attempts_));
     }
     delete this;
   }
@@ -94,6 +107,7 @@ class AsyncCall {
   const bool retryable_;
   Done done_;
   const EnvClientOptions& options_;
+  grpc::Channel* const channel_;  // the client's; it outlives every pending call
   const absl::Time deadline_;
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::Alarm> alarm_;
@@ -155,7 +169,7 @@ absl::StatusOr<Resp> EnvClient::Call(const Req& req, Fn method, bool retryable) 
     if (status.ok()) return resp;
     if (!ShouldRetry(options_, retryable, status, attempts, deadline, &backoff)) break;
   }
-  return CallError(options_, status, attempts);
+  return CallError(options_, channel_.get(), status, attempts);
 }
 
 template <typename Req, typename Resp, typename Method>
@@ -166,7 +180,7 @@ void EnvClient::CallAsync(Req req, Method method, bool retryable, Callback<Resp>
                                    std::function<void(grpc::Status)> cb) {
         (stub->async()->*method)(ctx, r, resp, std::move(cb));
       },
-      retryable, std::move(done), options_);
+      retryable, std::move(done), options_, channel_.get());
   call->Run();
 }
 

@@ -143,6 +143,12 @@ void CheckListTasksErrors(Context& ctx, Verdict& v) {
   req.set_page_token("not-a-token-conformance");
   v.ExpectCode(ctx.client->ListTasks(req).status(), absl::StatusCode::kInvalidArgument,
                "ListTasks with a bad page_token");
+  // Tokens are the canonical digits a page returned; look-alikes are refused.
+  for (const char* token : {"-0", "+5", " 5"}) {
+    req.set_page_token(token);
+    v.ExpectCode(ctx.client->ListTasks(req).status(), absl::StatusCode::kInvalidArgument,
+                 absl::StrCat("ListTasks with page_token '", token, "'"));
+  }
   req.clear_page_token();
   req.set_page_size(-1);
   v.ExpectCode(ctx.client->ListTasks(req).status(), absl::StatusCode::kInvalidArgument,
@@ -238,7 +244,7 @@ std::vector<CheckResult> RunConformance(const CheckOptions& options) {
   return results;
 }
 
-std::string FormatReport(const std::vector<CheckResult>& results) {
+std::string FormatReport(const std::vector<CheckResult>& results, bool strict) {
   size_t width = 5;
   for (const auto& r : results) width = std::max(width, r.name.size());
   std::string out = absl::StrCat(std::string("CHECK") + std::string(width - 5, ' '),
@@ -250,8 +256,18 @@ std::string FormatReport(const std::vector<CheckResult>& results) {
     absl::StrAppend(&out, r.name, std::string(width - r.name.size(), ' '), "  ", word,
                     std::string(6 - std::string(word).size(), ' '), "  ", r.detail, "\n");
   }
-  absl::StrAppend(&out, "conformance ", fail == 0 ? "PASSED" : "FAILED", " (", pass,
-                  " checks passed, ", fail, " failing, ", skip, " skipped)\n");
+  // The verdict is Passed()'s, so the line says what the exit code says.
+  const std::string counts =
+      absl::StrCat("(", pass, " checks passed, ", fail, " failing, ", skip, " skipped)");
+  if (Passed(results, strict)) {
+    absl::StrAppend(&out, "conformance PASSED ", counts, "\n");
+  } else if (results.empty()) {
+    absl::StrAppend(&out, "conformance FAILED: no checks ran\n");
+  } else if (fail == 0) {
+    absl::StrAppend(&out, "conformance FAILED under --strict: ", skip, " skipped ", counts, "\n");
+  } else {
+    absl::StrAppend(&out, "conformance FAILED ", counts, "\n");
+  }
   return out;
 }
 

@@ -39,8 +39,10 @@ struct CheckResult {
 // Runs every check; never throws or crashes on a misbehaving server.
 std::vector<CheckResult> RunConformance(const CheckOptions& options);
 
-// The pass/fail table with reasons and a closing summary line.
-std::string FormatReport(const std::vector<CheckResult>& results);
+// The pass/fail table with reasons and a closing summary line whose verdict
+// is Passed(results, strict)'s, e.g. "conformance FAILED under --strict: 1
+// skipped (...)".
+std::string FormatReport(const std::vector<CheckResult>& results, bool strict = false);
 
 // True when no check failed (and, with `strict`, none was skipped).
 bool Passed(const std::vector<CheckResult>& results, bool strict);

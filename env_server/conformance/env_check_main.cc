@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "core/cli.h"
 #include "core/flag_checks.h"
 #include "core/logging.h"
 #include "env_server/conformance/env_check.h"
@@ -36,7 +37,7 @@ int main(int argc, char** argv) {
                  "probe RESOURCE_EXHAUSTED only when max_sessions is at most this");
   app.add_flag("--skip-ttl", skip_ttl, "skip the idle-TTL check (it takes seconds)");
   app.add_flag("--strict", strict, "count skipped checks as failures");
-  CLI11_PARSE(app, argc, argv);
+  AG_PARSE_COMMAND_LINE(app, argc, argv);  // CLI11's errors exit 2 (core/cli.h)
   // Ranges after parsing: CLI11's validators print unreadable ranges.
   for (const absl::Status& s :
        {agentgym::CheckAtLeast("--max-turns", options.max_episode_turns, 1),
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
   auto results = cf::RunConformance(options);
   std::cout << "agentgym-env-check " << options.target
             << (options.env.empty() ? "" : " env " + options.env) << "\n"
-            << cf::FormatReport(results);
+            << cf::FormatReport(results, strict);
   std::cout.flush();
   return cf::Passed(results, strict) ? 0 : 1;
 }

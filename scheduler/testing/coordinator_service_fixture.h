@@ -77,8 +77,9 @@ class CoordinatorServiceTest : public ::testing::Test {
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    stub_ = pb::Coordinator::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+    target_ = "127.0.0.1:" + std::to_string(port);
+    stub_ = pb::Coordinator::NewStub(
+        grpc::CreateChannel(target_, grpc::InsecureChannelCredentials()));
   }
   void TearDown() override {
     if (service_) service_->Shutdown();
@@ -142,6 +143,7 @@ class CoordinatorServiceTest : public ::testing::Test {
   std::unique_ptr<CoordinatorService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<pb::Coordinator::Stub> stub_;
+  std::string target_;  // host:port of server_
   pb::Directives last_directives_;
 };
 

@@ -158,10 +158,10 @@ TEST(CoordinatorProcessTest, CtlDrivesALiveCoordinator) {
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(r.output, "track webarena: max turns 12 -> 14 (stage 2, manual)\n");
   r = Ctl(with + "set-horizon -3");
-  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_EQ(r.code, 2) << r.output;  // a bad value
   EXPECT_NE(r.output.find("got -3"), std::string::npos) << r.output;
   r = Ctl(with + "set-horizon --env nosuch 5");
-  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("no horizon track for env 'nosuch'"), std::string::npos) << r.output;
 
   // Pause stops tasks; resume hands them out again, with the new horizon.
@@ -199,7 +199,7 @@ TEST(CoordinatorProcessTest, CtlDrivesALiveCoordinator) {
 
   ClosedPort closed;
   r = Ctl(absl::StrCat("--coordinator ", closed.address(), " --timeout-ms 1000 status"));
-  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_EQ(r.code, 1) << r.output;  // a run-time failure
   EXPECT_NE(r.output.find("cannot reach the coordinator at " + closed.address()),
             std::string::npos)
       << r.output;
@@ -345,7 +345,7 @@ TEST(CoordinatorProcessTest, RestartedCoordinatorContinuesInTheRightStage) {
   // A state file that is not one makes the coordinator refuse to start.
   { std::ofstream(state) << "not json"; }
   CommandResult refused = RunCoordinatorExpectingRefusal(args);
-  EXPECT_EQ(refused.code, 1) << refused.output;
+  EXPECT_EQ(refused.code, 2) << refused.output;
   std::remove(state.c_str());
   std::remove(config.c_str());
 }
@@ -440,7 +440,7 @@ TEST(CoordinatorProcessTest, BadConfigsAreRefusedNamingTheKey) {
     const std::string config = WriteFile("coordinator_process_test.bad.yaml", c.yaml);
     CommandResult r =
         RunCoordinatorExpectingRefusal({"--config", config, "--listen", "127.0.0.1:0"});
-    EXPECT_EQ(r.code, 1) << c.yaml << r.output;
+    EXPECT_EQ(r.code, 2) << c.yaml << r.output;
     EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.yaml << r.output;
     std::remove(config.c_str());
   }
@@ -449,7 +449,7 @@ TEST(CoordinatorProcessTest, BadConfigsAreRefusedNamingTheKey) {
   CommandResult r = RunCoordinatorExpectingRefusal(
       {"--config", config, "--listen", "127.0.0.1:0", "--state-file",
        "/nonexistent-agentgym-dir/state.json"});
-  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("cannot write coordinator state file "
                           "'/nonexistent-agentgym-dir/state.json.tmp'"),
             std::string::npos)
@@ -459,7 +459,7 @@ TEST(CoordinatorProcessTest, BadConfigsAreRefusedNamingTheKey) {
                                        "curriculum: {horizons: [5]}\nenvs: [babyai]\n");
   r = RunCoordinatorExpectingRefusal(
       {"--config", config, "--listen", "127.0.0.1:0", "--curriculum", preset});
-  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("unknown config key in the top level: envs"), std::string::npos)
       << r.output;
   std::remove(preset.c_str());

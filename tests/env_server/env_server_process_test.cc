@@ -244,6 +244,81 @@ TEST(EnvServerBinaryTest, ReadsAYamlConfigWithFlagsWinning) {
   }
 }
 
+// A run config's env_server section configures the server (its other
+// sections are left alone), fault injection included; a fault flag wins over
+// the config; bad fault settings are refused before serving. The open4 maze
+// type answers in its compact form and reports min_turns.
+TEST(EnvServerBinaryTest, ReadsTheEnvServerSectionOfARunConfigWithFaults) {
+  TempDir dir;
+  const std::string config = dir.File("run.yaml");
+  std::ofstream(config) << "run: {name: demo, total_steps: 10}\n"
+                           "model: {preset: tiny}\n"
+                           "env_server:\n"
+                           "  envs: [maze]\n"
+                           "  max_sessions: 9\n"
+                           "  faults: {step_failure_rate: 1.0, delay_ms: {min: 1, max: 2},\n"
+                           "           drop_connection_rate: 0.0, seed: 3}\n";
+  auto create_open4 = [](env::EnvClient& client) {
+    env::v1::CreateRequest req;
+    req.set_env("maze");
+    req.set_task_id("open4/test/0");
+    return client.Create(req);
+  };
+  {
+    auto server = StartServer({"--config", config});
+    ASSERT_NE(server, nullptr);
+    auto client = MakeClient(server->target());
+    auto envs = client->ListEnvs();
+    ASSERT_TRUE(envs.ok()) << envs.status();
+    ASSERT_EQ(envs->envs_size(), 1);
+    EXPECT_EQ(envs->envs(0).name(), "maze");
+    EXPECT_EQ(envs->max_sessions(), 9);
+    auto created = create_open4(*client);
+    ASSERT_TRUE(created.ok()) << created.status();
+    EXPECT_EQ(created->instruction(), "reach the goal");
+    EXPECT_TRUE(absl::StartsWith(created->observation(), "pos ")) << created->observation();
+    EXPECT_EQ(created->recommended_max_turns(), 6);
+    ASSERT_EQ(created->info().fields().count("min_turns"), 1u);
+    EXPECT_GE(created->info().fields().at("min_turns").number_value(), 1);
+    auto step = client->Step(created->session_id(), "up");
+    EXPECT_EQ(step.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_THAT(std::string(step.status().message()), HasSubstr("injected fault"));
+  }
+  {
+    auto server = StartServer({"--config", config, "--fault-step-failure-rate", "0"});
+    ASSERT_NE(server, nullptr);
+    auto client = MakeClient(server->target());
+    auto created = create_open4(*client);
+    ASSERT_TRUE(created.ok()) << created.status();
+    auto step = client->Step(created->session_id(), "jump");
+    ASSERT_TRUE(step.ok()) << step.status() << " (the flag wins over the config)";
+    EXPECT_FALSE(step->action_valid());
+    EXPECT_EQ(step->observation(), "invalid " + created->observation());
+  }
+  const std::vector<std::vector<std::string>> bad = {
+      {"--fault-step-failure-rate", "2"},
+      {"--fault-drop-rate", "-0.5"},
+      {"--fault-delay-ms", "50:5"},
+      {"--fault-delay-ms", "five"},
+      {"--set", "env_server.faults.seed=-1"},
+      {"--set", "env_server.faults.delay=3"},
+      {"--set", "env_server.lsten=127.0.0.1:0"},
+      {"--coordinator", "nohost"},
+      {"--advertise", "127.0.0.1:5000"},
+  };
+  for (const auto& args : bad) {
+    std::vector<std::string> argv = {"--listen", "127.0.0.1:0", "--config", config};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunOptions options;
+    options.kill_if_serving = true;
+    auto run = RunCommand(AG_ENV_SERVER_BIN, argv, options);
+    ASSERT_TRUE(run.ok()) << run.status();
+    EXPECT_FALSE(run->started_serving) << args[0] << " " << args[1];
+    EXPECT_EQ(run->exit_code, 2) << args[0] << " " << args[1] << ": " << run->output;
+    EXPECT_THAT(run->output, HasSubstr("error:")) << args[1];
+  }
+}
+
 // --grpc-api sync (what servers of blocking envs, e.g. the bridge, use)
 // serves the same contract; only an undecodable frame is answered by gRPC
 // itself (INTERNAL) instead of the service (INVALID_ARGUMENT).

@@ -66,6 +66,39 @@ TEST(BridgeProcessTest, SigtermWhileAStepHangsUpstreamExitsAfterTheGracePeriod) 
   (*fake)->Stop();
 }
 
+// agentgym-env-play --scripted against a bridged env of a built-in env's
+// name: there is no oracle for the upstream's tasks. It says so, and the
+// session it opened is closed (so is the upstream env behind it).
+TEST(BridgeProcessTest, EnvPlayScriptedSaysThereIsNoOracleAndClosesItsSession) {
+  auto fake = FakeAgentGymServer::Start();
+  ASSERT_TRUE(fake.ok()) << fake.status();
+  auto bridge = ServerProcess::Start(
+      AG_BRIDGE_BINARY,
+      {"--log-level", "warn", "--upstream", "textcraft=" + (*fake)->BaseUrl("textcraft")});
+  ASSERT_TRUE(bridge.ok()) << bridge.status();
+  auto run = RunCommand(AG_ENV_PLAY_BINARY,
+                        {"--target", (*bridge)->address(), "--env", "textcraft", "--scripted"});
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->exit_code, 1) << run->output;
+  EXPECT_NE(run->output.find("no scripted oracle"), std::string::npos) << run->output;
+  absl::Notification never;
+  for (int i = 0; i < 3000 && (*fake)->open_envs() > 0; ++i) {
+    never.WaitForNotificationWithTimeout(absl::Milliseconds(10));  // the close is sent async
+  }
+  EXPECT_EQ((*fake)->open_envs(), 0) << "env-play left its session open";
+  // A task id it can tell is not the built-in's is refused before opening one.
+  const int closed = (*fake)->closed_envs();
+  auto named = RunCommand(AG_ENV_PLAY_BINARY, {"--target", (*bridge)->address(), "--env",
+                                               "textcraft", "--scripted", "--task-id",
+                                               "default/train/1"});
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_EQ(named->exit_code, 1) << named->output;
+  EXPECT_NE(named->output.find("no scripted oracle"), std::string::npos) << named->output;
+  EXPECT_EQ((*fake)->closed_envs(), closed);  // nothing was created
+  EXPECT_EQ((*bridge)->Stop(absl::Seconds(60)), 0) << (*bridge)->Log();
+  (*fake)->Stop();
+}
+
 TEST(BridgeProcessTest, BadConfigIsAClearErrorNamingTheKey) {
   const std::string upstream = "textcraft=http://127.0.0.1:9";
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {

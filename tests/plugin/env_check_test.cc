@@ -49,6 +49,22 @@ TEST(EnvCheckTest, CorrectServerPassesEveryCheck) {
   EXPECT_NE(report.find("conformance PASSED"), std::string::npos) << report;
 }
 
+TEST(EnvCheckTest, TheSummaryLineSaysWhatTheExitCodeSays) {
+  std::vector<CheckResult> results = {{"a/one", Outcome::kPass, ""},
+                                      {"a/two", Outcome::kSkip, "no oracle"}};
+  const std::string lenient = FormatReport(results, /*strict=*/false);
+  EXPECT_TRUE(Passed(results, /*strict=*/false));
+  EXPECT_NE(lenient.find("conformance PASSED (1 checks passed, 0 failing, 1 skipped)"),
+            std::string::npos) << lenient;
+  const std::string strict = FormatReport(results, /*strict=*/true);
+  EXPECT_FALSE(Passed(results, /*strict=*/true));
+  EXPECT_EQ(strict.find("PASSED"), std::string::npos) << strict;
+  EXPECT_NE(strict.find("conformance FAILED under --strict: 1 skipped"), std::string::npos)
+      << strict;
+  EXPECT_NE(FormatReport({}, /*strict=*/false).find("conformance FAILED: no checks ran"),
+            std::string::npos);
+}
+
 // A loopback port that nothing listens on: bound, then released.
 int UnusedPort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -70,6 +86,11 @@ TEST(EnvCheckTest, UnreachableServerFailsDiscovery) {
   EXPECT_EQ(results[0].outcome, Outcome::kFail);
   EXPECT_FALSE(Passed(results, /*strict=*/false));
   EXPECT_NE(FormatReport(results).find("conformance FAILED"), std::string::npos);
+  // It says plainly that nothing answers there, not "Deadline Exceeded".
+  EXPECT_NE(results[0].detail.find("cannot connect to " + options.target +
+                                   " (is a server running there?)"),
+            std::string::npos)
+      << results[0].detail;
 }
 
 struct FaultCase {

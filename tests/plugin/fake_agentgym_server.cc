@@ -62,6 +62,17 @@ void Reply(httplib::Response& res, const json& body) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<FakeAgentGymServer>> FakeAgentGymServer::Start(int max_envs) {
+  return StartOnPort(/*port=*/0, max_envs);
+}
+
+void FakeAgentGymServer::Restart() {
+  absl::MutexLock lock(&mu_);
+  envs_.clear();
+  next_id_ = 0;
+}
+
+absl::StatusOr<std::unique_ptr<FakeAgentGymServer>> FakeAgentGymServer::StartOnPort(
+    int port, int max_envs) {
   std::unique_ptr<FakeAgentGymServer> s(new FakeAgentGymServer());
   s->max_envs_ = max_envs;
   s->server_ = std::make_unique<httplib::Server>();
@@ -87,7 +98,11 @@ absl::StatusOr<std::unique_ptr<FakeAgentGymServer>> FakeAgentGymServer::Start(in
     httplib::default_socket_options(fd);
     listen_fd = fd;
   });
-  s->port_ = s->server_->bind_to_any_port("127.0.0.1");
+  if (port == 0) {
+    s->port_ = s->server_->bind_to_any_port("127.0.0.1");
+  } else {
+    s->port_ = s->server_->bind_to_port("127.0.0.1", port) ? port : -1;
+  }
   if (s->port_ <= 0) return absl::UnavailableError("fake AgentGym server: cannot bind");
   if (listen_fd < 0 || ::listen(listen_fd, SOMAXCONN) != 0) {
     return absl::InternalError("fake AgentGym server: cannot raise the listen backlog");
@@ -111,6 +126,13 @@ int FakeAgentGymServer::connections_seen() {
 void FakeAgentGymServer::Route(const std::string& name) {
   const Flavor f = Flavors().at(name);
   const std::string p = "/" + name;
+  // agentenv-textcraft's words for an id it does not know; the others' vary.
+  auto unknown = [name](const json& body, const std::string& key) {
+    if (name == "textcraft" && body.is_object() && body.contains(key)) {
+      return json{{"error", "The id " + body[key].dump() + " is not valid."}};
+    }
+    return json{{"error", "env not found"}};
+  };
   auto game_of = [this, name](const json& id, Game** game) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!id.is_number_integer()) return false;
     auto& envs = envs_[name];
@@ -136,7 +158,7 @@ void FakeAgentGymServer::Route(const std::string& name) {
     absl::MutexLock lock(&mu_);
     Game* g = nullptr;
     if (body.is_discarded() || !body.contains(f.session_key) || !game_of(body[f.session_key], &g)) {
-      return Reply(res, {{"error", "env not found"}});
+      return Reply(res, unknown(body, f.session_key));
     }
     int secret = g->secret;
     if (body.contains(f.task_key) && body[f.task_key].is_number_integer()) {
@@ -167,9 +189,10 @@ void FakeAgentGymServer::Route(const std::string& name) {
       return Reply(res, "Internal Server Error");
     }
     absl::MutexLock lock(&mu_);
+    ++steps_served_;
     Game* g = nullptr;
     if (body.is_discarded() || !body.contains(f.session_key) || !game_of(body[f.session_key], &g)) {
-      return Reply(res, {{"error", "env not found"}});
+      return Reply(res, unknown(body, f.session_key));
     }
     std::string obs;
     double reward = 0;
@@ -187,6 +210,8 @@ void FakeAgentGymServer::Route(const std::string& name) {
         near_miss = std::abs(n - g->secret) == 1;
         obs = n < g->secret ? "Go higher." : "Go lower.";
       }
+    } else if (name == "textcraft") {
+      obs = "Could not execute " + action.substr(0, 40);
     } else {
       obs = "Invalid action: '" + action.substr(0, 40) + "'.";
     }
@@ -227,7 +252,7 @@ void FakeAgentGymServer::Route(const std::string& name) {
     absl::MutexLock lock(&mu_);
     if (body.is_discarded() || !body.contains(f.session_key) || !body[f.session_key].is_number_integer() ||
         envs_[name].erase(body[f.session_key].get<int>()) == 0) {
-      return Reply(res, {{"error", "env not found"}});
+      return Reply(res, unknown(body, f.session_key));
     }
     ++closed_;
     Reply(res, {{"closed", true}});

@@ -19,7 +19,11 @@
 // reward 0.2 (a format score), webshop reward 0.5 and done (a purchase that
 // matches only in part).
 // The action "slow" blocks its reply until ReleaseSlow() or Stop(), to stand
-// in for a stuck upstream.
+// in for a stuck upstream. The textcraft flavor words its answers as
+// agentenv-textcraft does: "The id N is not valid." for an unknown env id and
+// "Could not execute ..." for an action it cannot run.
+// Restart() forgets every env and counts ids from 0 again, as a restarted
+// server process does.
 
 #include <atomic>
 #include <map>
@@ -42,6 +46,13 @@ class FakeAgentGymServer {
  public:
   // Serves every flavor on 127.0.0.1 with a free port.
   static absl::StatusOr<std::unique_ptr<FakeAgentGymServer>> Start(int max_envs = 10000);
+  // The same on a given port (e.g. one a stopped fake listened on).
+  static absl::StatusOr<std::unique_ptr<FakeAgentGymServer>> StartOnPort(int port,
+                                                                         int max_envs = 10000);
+  // Forgets every env; ids start from 0 again.
+  void Restart();
+  // Step requests answered so far (any session, any flavor).
+  int steps_served() const { return steps_served_.load(); }
   ~FakeAgentGymServer();
 
   int port() const { return port_; }
@@ -75,6 +86,7 @@ class FakeAgentGymServer {
   std::map<std::string, std::map<int, Game>> envs_ ABSL_GUARDED_BY(mu_);  // flavor -> id -> game
   int next_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<int> closed_{0};
+  std::atomic<int> steps_served_{0};
   absl::Mutex seen_mu_;
   std::set<int> client_ports_ ABSL_GUARDED_BY(seen_mu_);  // all from 127.0.0.1
   std::atomic<int> slow_waiting_{0};

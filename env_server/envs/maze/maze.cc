@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "core/det_random.h"
 #include "env_server/env_registry.h"
+#include "env_server/envs/maze/open4.h"
 
 namespace agentgym::env::maze {
 namespace {
@@ -64,6 +65,9 @@ class MazeEpisode : public Episode {
         goal_dist_(task_.grid.Distances(task_.goal_x, task_.goal_y)) {
     initial_distance_ = DistanceFrom(x_, y_);
   }
+
+  // The fewest moves from the start to the goal.
+  int MinTurns() const { return initial_distance_; }
 
   std::string Observe() const {
     std::vector<std::string> walls, moves;
@@ -181,7 +185,9 @@ std::optional<Dir> ParseMove(std::string_view action) {
 MazeEnv::MazeEnv() {
   description_.name = "maze";
   description_.description =
-      "Navigate a text grid maze (randomized-DFS perfect maze) from the start cell to the goal.";
+      "Navigate a text grid maze (randomized-DFS perfect maze) from the start cell to the goal; "
+      "open4 is an open 4x4 grid with a compact observation, for tiny models trained from "
+      "scratch.";
   description_.action_format =
       "move up|down|left|right (also: up, down, north, south, east, west, go <dir>); "
       "an optional 'Action:' prefix is accepted";
@@ -192,6 +198,11 @@ MazeEnv::MazeEnv() {
         {s.name, absl::StrCat(s.side, "x", s.side, " maze"), s.train, s.test, s.max_turns});
     description_.recommended_max_turns = std::max(description_.recommended_max_turns, s.max_turns);
   }
+  description_.task_types.push_back(
+      {"open4",
+       "open 4x4 grid, no walls; compact observation 'pos X Y goal GX GY', instruction "
+       "'reach the goal' (learnable from scratch by a tiny model)",
+       kOpen4TrainCount, kOpen4TestCount, kOpen4RecommendedMaxTurns});
 }
 
 absl::StatusOr<std::unique_ptr<MazeEnv>> MazeEnv::Create(const EnvOptions& options) {
@@ -237,6 +248,11 @@ absl::StatusOr<MazeTask> MazeEnv::MakeTask(const TaskKey& key) const {
 
 absl::StatusOr<std::unique_ptr<Episode>> MazeEnv::NewEpisode(const TaskKey& key, uint64_t seed,
                                                             EpisodeStart* start) const {
+  if (key.type == "open4") {
+    absl::StatusOr<Open4Task> task = Open4TaskAt(key.split, key.index);
+    if (!task.ok()) return task.status();
+    return NewOpen4Episode(*task, start);
+  }
   absl::StatusOr<MazeTask> task = MakeTask(key);
   if (!task.ok()) return task.status();
   const SizeSpec* size = FindSize(key.type);
@@ -250,6 +266,7 @@ absl::StatusOr<std::unique_ptr<Episode>> MazeEnv::NewEpisode(const TaskKey& key,
       size->max_turns, " actions.");
   start->observation = episode->Observe();
   start->info["side"] = size->side;
+  start->info["min_turns"] = episode->MinTurns();
   return std::unique_ptr<Episode>(std::move(episode));
 }
 

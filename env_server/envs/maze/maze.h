@@ -23,8 +23,10 @@ struct MazeTask {
 // The "maze" env: text grid mazes (small 5x5, medium 9x9, large 15x15) carved
 // by randomized DFS. Train and test tasks are disjoint by construction: a task
 // belongs to the test split iff the hash of its layout, start and goal is
-// 0 mod 10, and generation rejects candidates of the other split. Immutable
-// after Create; NewEpisode is thread-safe.
+// 0 mod 10, and generation rejects candidates of the other split. The
+// `open4` type (open 4x4 grid, compact observations) lives in open4.h.
+// CreateResponse.info carries "min_turns", the fewest moves that solve the
+// task. Immutable after Create; NewEpisode is thread-safe.
 class MazeEnv : public Environment {
  public:
   static absl::StatusOr<std::unique_ptr<MazeEnv>> Create(const EnvOptions& options);
@@ -33,7 +35,7 @@ class MazeEnv : public Environment {
   absl::StatusOr<std::unique_ptr<Episode>> NewEpisode(const TaskKey& key, uint64_t seed,
                                                       EpisodeStart* start) const override;
 
-  // The task behind a key (exposed for tests: split disjointness, layouts).
+  // The task behind a key of a walled type (exposed for tests: split disjointness, layouts).
   absl::StatusOr<MazeTask> MakeTask(const TaskKey& key) const;
   // Fingerprint deciding the split of a task.
   static uint64_t Fingerprint(const MazeTask& task);

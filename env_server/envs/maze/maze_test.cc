@@ -27,7 +27,7 @@ TEST(MazeEnvTest, OracleSolvesEveryTypeInTrainAndTest) {
   testing::ExpectOracleSolvesEveryType(*env, 30, Split::kTest, &test);
   EXPECT_EQ(train.successes, train.episodes);
   EXPECT_EQ(test.successes, test.episodes);
-  EXPECT_EQ(train.episodes, 90);
+  EXPECT_EQ(train.episodes, 120);  // 4 types x 30
 }
 
 TEST(MazeEnvTest, IsDeterministic) { testing::ExpectDeterministic(*MakeEnv(), 5); }
