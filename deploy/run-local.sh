@@ -1,30 +1,36 @@
 #!/usr/bin/env bash
-# The main job, locally on a CPU: installs dependencies, builds, starts an env
-# server with the built-in envs and plays a scripted episode of each through
-# the gRPC client, then shuts the server down with SIGTERM.
+# The main job, locally on a CPU: installs the Debian packages, builds the
+# binaries, and trains the embedded default (configs/tiny-grid-grpo.yaml):
+# a tiny transformer learns from random init, by RL alone, to walk to the goal
+# on the maze env's open 4x4 grid, under `agentgym train` (coordinator, env
+# server, learner, actor as supervised processes). A few minutes on 2 cores.
+# At the end it evaluates the final checkpoint on held-out tasks and writes
+# runs/<name>-<time>/summary.md (plots + eval table).
 #
-# (Local training on the embedded default replaces the scripted episodes once
-# the actor and learner land; the env server part stays.)
+#   bash deploy/run-local.sh [--config configs/X.yaml] [--set a.b=v ...]
+#
+# AG_BUILD_DIR picks the build folder (default build/), AG_RUN_ROOT where run
+# directories go (default runs/).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${AG_BUILD_DIR:-$root/build}"
+runs="${AG_RUN_ROOT:-$root/runs}"
 bash "$root/deploy/install-deps.sh"
-bash "$root/deploy/build.sh"
 
-workdir="$(mktemp -d)"
-"$build/env_server/agentgym-env-server" --listen 127.0.0.1:0 \
-  --port-file "$workdir/port" >"$workdir/server.log" 2>&1 &
-server_pid=$!
-cleanup() { kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -rf "$workdir"; }
-trap cleanup EXIT
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/agentgym-ccache}"
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# Only what the main job runs (the tests build with tests/run-all.sh).
+ninja -C "$build" -j "${AG_JOBS:-$(nproc)}" agentgym agentgym-coordinator agentgym-env-server \
+  agentgym-learner agentgym-actor
 
-for _ in $(seq 100); do [ -s "$workdir/port" ] && break; sleep 0.1; done
-[ -s "$workdir/port" ] || { cat "$workdir/server.log"; echo "env server did not start" >&2; exit 1; }
-target="127.0.0.1:$(cat "$workdir/port")"
-echo "env server on $target"
-
+args=("$@")
+if [ ${#args[@]} -eq 0 ]; then args=(--config "$root/configs/tiny-grid-grpo.yaml"); fi
 status=0
-for env in ${AG_ENVS:-textcraft babyai}; do
-  "$build/env_server/agentgym-env-play" --target "$target" --env "$env" --seed 7 --scripted || status=1
-done
+"$build/launcher/agentgym" train --run-root "$runs" "${args[@]}" || status=$?
+latest="$(ls -td "$runs"/*/ 2>/dev/null | head -1 || true)"
+if [ -n "$latest" ] && [ -f "$latest/summary.md" ]; then
+  echo "summary: ${latest%/}/summary.md"
+fi
 exit $status

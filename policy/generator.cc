@@ -122,6 +122,94 @@ absl::Status Generator::Remove(int64_t seq_id) {
   return absl::OkStatus();
 }
 
+absl::Status Generator::CheckParams(const SamplingParams& params) const {
+  AG_RETURN_IF_ERROR(ValidateSamplingParams(params));
+  if (!params.stop_strings.empty() && !options_.decode) {
+    return absl::InvalidArgumentError("stop_strings need GeneratorOptions::decode");
+  }
+  return absl::OkStatus();
+}
+
+void Generator::PrefillAllButLast(Sequence& s) {
+  const int64_t p = s.cached;
+  const int64_t n = static_cast<int64_t>(s.tokens.size()) - p - 1;
+  if (n <= 0) return;
+  torch::Tensor ids = torch::tensor(std::vector<int64_t>(s.tokens.begin() + p, s.tokens.end() - 1), torch::kLong);
+  torch::Tensor pos = torch::arange(p, p + n, torch::kLong);
+  // Query t sees the p cached keys and the new keys up to itself.
+  torch::Tensor mask = torch::ones({n, p + n}, torch::kBool);
+  mask.narrow(1, p, n).copy_(torch::ones({n, n}, torch::kBool).tril());
+  const torch::Device dev = model_->device();
+  ForwardInput in;
+  in.input_ids = ids.view({1, n}).to(dev);
+  in.position_ids = pos.view({1, n}).to(dev);
+  in.mask = mask.unsqueeze(0).to(dev);
+  in.cache_length = p;
+  in.skip_logits = true;
+  s.kv.Reserve(p + n, options_.max_seq_len, model_->config(), cache_options_);
+  std::vector<LayerKv> cache = s.kv.AsBatchOfOne();
+  in.cache = &cache;
+  model_->ForwardUnchecked(in);
+  s.cached += n;
+  s.kv.length = s.cached;
+}
+
+absl::Status Generator::Prefill(int64_t seq_id) {
+  auto it = seqs_.find(seq_id);
+  if (it == seqs_.end()) return absl::NotFoundError(absl::StrCat("no sequence ", seq_id));
+  Sequence& s = *it->second;
+  if (!s.turn.tokens.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("sequence ", seq_id, " already sampled in this turn"));
+  }
+  try {
+    torch::NoGradGuard no_grad;
+    if (std::find(batch_ids_.begin(), batch_ids_.end(), seq_id) != batch_ids_.end()) FlushBatch();
+    PrefillAllButLast(s);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("prefilling sequence ", seq_id, ": ", e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int64_t>> Generator::Fork(int64_t seq_id, const std::vector<SamplingParams>& params) {
+  auto it = seqs_.find(seq_id);
+  if (it == seqs_.end()) return absl::NotFoundError(absl::StrCat("no sequence ", seq_id));
+  const Sequence& src = *it->second;
+  if (!src.turn.tokens.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("sequence ", seq_id, " already sampled in this turn"));
+  }
+  for (const SamplingParams& p : params) AG_RETURN_IF_ERROR(CheckParams(p));
+  std::vector<std::unique_ptr<Sequence>> copies;
+  try {
+    torch::NoGradGuard no_grad;
+    // The source's own cache is stale while it is a row of the decode batch.
+    if (std::find(batch_ids_.begin(), batch_ids_.end(), seq_id) != batch_ids_.end()) FlushBatch();
+    for (const SamplingParams& p : params) {
+      auto s = std::make_unique<Sequence>();
+      s->tokens = src.tokens;
+      s->cached = src.cached;
+      s->kv.length = src.kv.length;
+      s->kv.capacity = src.kv.capacity;
+      for (const torch::Tensor& k : src.kv.k) s->kv.k.push_back(k.clone());
+      for (const torch::Tensor& v : src.kv.v) s->kv.v.push_back(v.clone());
+      s->params = p;
+      s->rng = MakeGenerator(p.seed);
+      s->turn.running = true;
+      copies.push_back(std::move(s));
+    }
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("forking sequence ", seq_id, ": ", e.what_without_backtrace()));
+  }
+  std::vector<int64_t> ids;
+  for (auto& s : copies) {
+    s->id = next_id_++;
+    FinishIfDone(*s);  // max_new_tokens == 0.
+    ids.push_back(s->id);
+    seqs_[s->id] = std::move(s);
+  }
+  return ids;
+}
+
 absl::StatusOr<TurnResult> Generator::Result(int64_t seq_id) const {
   auto it = seqs_.find(seq_id);
   if (it == seqs_.end()) return absl::NotFoundError(absl::StrCat("no sequence ", seq_id));

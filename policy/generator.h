@@ -87,6 +87,22 @@ class Generator {
   // Frees a sequence (running or not). NOT_FOUND for an unknown id.
   absl::Status Remove(int64_t seq_id);
 
+  // Prefix sharing, e.g. for the members of a task group, which share one
+  // prompt: Prefill(id) computes now (one forward pass, outside Step) the
+  // keys/values of every pending token of `seq_id` except the last, and
+  // Fork(id, params) then adds one sequence per entry of `params` with a copy
+  // of that context and cache, each with its own params and random stream
+  // (params.seed). Each copy (and the original) decodes only the last pending
+  // token in the next Step, so the prompt is computed once for the whole
+  // group; a copy samples the same tokens as an unshared sequence with the
+  // same prompt and seed (up to floating-point rounding of the prefix).
+  // Both need a sequence at the start of a turn (nothing sampled yet since
+  // AddSequence / Extend): FAILED_PRECONDITION otherwise; NOT_FOUND for an
+  // unknown id; INVALID_ARGUMENT for bad params; INTERNAL when LibTorch
+  // fails. Fork does not need Prefill (it then copies an uncomputed prompt).
+  absl::Status Prefill(int64_t seq_id);
+  absl::StatusOr<std::vector<int64_t>> Fork(int64_t seq_id, const std::vector<SamplingParams>& params);
+
   // Advances every running sequence (up to max_batch_size of them, lowest ids
   // first) by one token. Empty when nothing runs.
   absl::StatusOr<std::vector<StepEvent>> Step();
@@ -112,6 +128,9 @@ class Generator {
   // Writes the decode batch back into its sequences' own caches and drops it.
   void FlushBatch();
   void FinishIfDone(Sequence& s);
+  // Throws c10::Error; Prefill() catches it.
+  void PrefillAllButLast(Sequence& s);
+  absl::Status CheckParams(const SamplingParams& params) const;
 
   CausalLm model_;
   GeneratorOptions options_;

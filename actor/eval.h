@@ -1,0 +1,53 @@
+#ifndef AGENTGYM_ACTOR_EVAL_H_
+#define AGENTGYM_ACTOR_EVAL_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace agentgym::actor {
+
+// `agentgym eval`: runs a policy over the tasks of a split with the same
+// episode engine as training and reports success per env and task type.
+struct EvalOptions {
+  std::string model_dir;
+  std::string endpoint;    // OpenAI-compatible server instead of model_dir (not supported yet: an error)
+  std::string model_name;  // for `endpoint`
+  std::vector<std::string> envs;
+  std::string env_server;  // empty: start an in-process built-in env server on 127.0.0.1:0
+  std::string split = "test";
+  int64_t limit = 0;  // tasks per env; 0: all
+  bool greedy = true;
+  int samples = 1;    // episodes per task (a group sharing the prompt)
+  int max_turns = 0;  // 0: the env's recommended
+  uint64_t seed = 1;
+  int concurrent_episodes = 64;
+  int max_new_tokens = 32;
+  float temperature = 1.0f;  // when !greedy
+};
+
+struct EvalRow {
+  std::string env, task_type;
+  int64_t episodes = 0, successes = 0;
+  double success_rate = 0, mean_score = 0, mean_turns = 0, mean_reward = 0;
+};
+
+struct EvalReport {
+  // Per env and task type, plus one row per env with task_type "all".
+  std::vector<EvalRow> rows;
+  int64_t env_errors = 0;  // episode attempts that failed on the env side (rerun, not counted in rows)
+  int64_t dropped_groups = 0;  // tasks whose episodes kept failing (missing from rows)
+};
+
+// INVALID_ARGUMENT for bad options (no envs, unknown split, samples < 1, an
+// endpoint); NOT_FOUND for an unknown env or a missing model directory;
+// UNAVAILABLE when the env server cannot be reached.
+absl::StatusOr<EvalReport> RunEval(const EvalOptions& options);
+std::string FormatEvalTable(const EvalReport& report);
+std::string EvalReportToJson(const EvalReport& report);
+
+}  // namespace agentgym::actor
+
+#endif  // AGENTGYM_ACTOR_EVAL_H_

@@ -1,0 +1,74 @@
+// agentgym: the one command of a training run.
+//
+//   agentgym train [--config FILE] [--set a.b=v ...] [--print-config]
+//                  [--resume runs/<dir>] [--run-root runs]
+//   agentgym eval --model DIR --envs maze[,babyai] [--split test] [--limit N]
+//                 [--task-types T,...] [--greedy | --samples K] [--seed S] [--json FILE] [--env-server HOST:PORT]
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "launcher/eval_command.h"
+#include "launcher/train_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"agentgym: multi-turn RL for LLM agents (train, eval)"};
+  app.require_subcommand(1);
+
+  agentgym::launcher::TrainFlags train;
+  CLI::App* train_cmd = app.add_subcommand(
+      "train", "run a training job: coordinator, env servers, learner, actors; then eval");
+  train_cmd->add_option("--config", train.config_path,
+                        "run config (YAML); default: the embedded configs/tiny-grid-grpo.yaml")
+      ->check(CLI::ExistingFile);
+  train_cmd->add_option("--set", train.overrides, "config override key.path=value (repeatable)");
+  train_cmd->add_flag("--print-config", train.print_config,
+                      "print the resolved config and exit");
+  train_cmd->add_option("--resume", train.resume_dir,
+                        "continue the run in this directory (runs/<name>-<time>)")
+      ->check(CLI::ExistingDirectory);
+  train_cmd->add_option("--run-root", train.run_root,
+                        "where run directories go (default: run.run_root, 'runs')");
+  train_cmd->add_option("--bin-dir", train.bin_dir,
+                        "where agentgym-coordinator, -env-server, -learner, -actor are");
+  train_cmd->add_option("--log-level", train.log_level, "trace|debug|info|warn|error");
+
+  agentgym::launcher::EvalFlags eval;
+  CLI::App* eval_cmd = app.add_subcommand("eval", "evaluate a model directory on held-out tasks");
+  eval_cmd->add_option("--model", eval.model_dir, "model directory (e.g. runs/X/checkpoints/latest)")
+      ->required();
+  eval_cmd->add_option("--envs", eval.envs, "comma-separated envs, e.g. maze,babyai")->required();
+  eval_cmd->add_option("--task-types", eval.task_types,
+                       "comma-separated task types to evaluate, e.g. open4 (default: all)");
+  eval_cmd->add_option("--split", eval.split, "test (default) or train");
+  eval_cmd->add_option("--limit", eval.limit, "tasks per env (0: all)");
+  eval_cmd->add_flag("--greedy", eval.greedy, "greedy decoding, one episode per task (default)");
+  eval_cmd->add_option("--samples", eval.samples, "sampled episodes per task (pass@k style)");
+  eval_cmd->add_option("--seed", eval.seed, "env and sampling seed");
+  eval_cmd->add_option("--json", eval.json_path, "also write the report as JSON here");
+  eval_cmd->add_option("--env-server", eval.env_server,
+                       "HOST:PORT of a running env server (default: start one)");
+  eval_cmd->add_option("--max-turns", eval.max_turns, "horizon (0: the env's recommendation)");
+  eval_cmd->add_option("--max-new-tokens", eval.max_new_tokens, "tokens per agent turn");
+  eval_cmd->add_option("--concurrent-episodes", eval.concurrent_episodes,
+                       "episodes run at once");
+  eval_cmd->add_option("--bin-dir", eval.bin_dir, "where agentgym-env-server is");
+  eval_cmd->add_option("--log-level", eval.log_level, "trace|debug|info|warn|error");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  if (train_cmd->parsed()) return agentgym::launcher::RunTrain(train);
+  if (eval_cmd->parsed()) {
+    if (eval.samples < 0 || eval.limit < 0) {
+      std::cerr << "agentgym eval: --samples and --limit must be >= 0\n";
+      return 2;
+    }
+    return agentgym::launcher::RunEvalCommand(eval);
+  }
+  return 2;
+}
