@@ -230,9 +230,13 @@ void WeightPuller::Loop() {
     }
     if (update.ok()) {
       const int64_t version = update->version;
+      {
+        // Recorded before the offer: whoever sees the update in the slot
+        // must also see pulled_version() at least as new.
+        absl::MutexLock lock(&mu_);
+        pulled_ = std::max(pulled_, version);
+      }
       slot_->Offer(std::move(*update));
-      absl::MutexLock lock(&mu_);
-      pulled_ = std::max(pulled_, version);
       backoff = options_.initial_backoff;
       log->info("pulled policy version {}", version);
       continue;
