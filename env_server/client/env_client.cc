@@ -39,6 +39,19 @@ void PrepareContext(const EnvClientOptions& options, bool retryable, absl::Time 
   if (!retryable && options.max_attempts > 1) context->set_wait_for_ready(true);
 }
 
+// The status a call with retries ends with: an attempt cut short by the
+// call's deadline after earlier attempts found the server UNAVAILABLE
+// reports UNAVAILABLE (the cause), not the deadline that ended the retries.
+grpc::Status FinalStatus(const grpc::Status& status, const grpc::Status& previous) {
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
+      previous.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        absl::StrCat(previous.error_message(),
+                                     "; retried until the call's deadline"));
+  }
+  return status;
+}
+
 absl::Status CallError(const EnvClientOptions& options, grpc::Channel* channel,
                        const grpc::Status& status, int attempts) {
   absl::Status error = FromGrpcStatus(status);
@@ -90,6 +103,7 @@ class AsyncCall {
       // A fired alarm may be destroyed from its own callback (gRPC keeps its
       // state alive until the callback returns), which happens when this
       // call finishes inside the next Run().
+      previous_ = status;
       alarm_ = std::make_unique<grpc::Alarm>();
       alarm_->Set(absl::ToChronoTime(absl::Now() + backoff), [this](bool) { Run(); });
       return;
@@ -97,7 +111,7 @@ class AsyncCall {
     if (status.ok()) {
       done_(std::move(resp_));
     } else {
-      done_(CallError(options_, channel_, status, attempts_));
+      done_(CallError(options_, channel_, FinalStatus(status, previous_), attempts_));
     }
     delete this;
   }
@@ -112,6 +126,7 @@ class AsyncCall {
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::Alarm> alarm_;
   Resp resp_;
+  grpc::Status previous_;  // the failure that led to the current attempt
   int attempts_ = 0;
 };
 
@@ -158,7 +173,7 @@ bool EnvClient::WaitForReady(absl::Duration timeout) {
 template <typename Req, typename Resp, typename Fn>
 absl::StatusOr<Resp> EnvClient::Call(const Req& req, Fn method, bool retryable) {
   const absl::Time deadline = absl::Now() + options_.timeout;
-  grpc::Status status;
+  grpc::Status status, previous;
   int attempts = 0;
   for (absl::Duration backoff;; absl::SleepFor(backoff)) {
     grpc::ClientContext context;
@@ -168,8 +183,9 @@ absl::StatusOr<Resp> EnvClient::Call(const Req& req, Fn method, bool retryable) 
     status = (stub_.get()->*method)(&context, req, &resp);
     if (status.ok()) return resp;
     if (!ShouldRetry(options_, retryable, status, attempts, deadline, &backoff)) break;
+    previous = status;
   }
-  return CallError(options_, channel_.get(), status, attempts);
+  return CallError(options_, channel_.get(), FinalStatus(status, previous), attempts);
 }
 
 template <typename Req, typename Resp, typename Method>
