@@ -147,6 +147,7 @@ absl::StatusOr<v1::ListTasksResponse> EnvService::ListTasks(
       ref->set_task_id(FormatTaskId(key));
       ref->set_task_type(t.name);
       ref->set_split(ToProto(split));
+      ref->set_min_turns(std::max<int32_t>(0, (*env)->MinTurns(key)));
     }
     position += count;
   }

@@ -81,6 +81,19 @@ TEST_P(EnvServiceTest, ListsTasksInPages) {
   EXPECT_EQ(client_->ListTasks(req).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// TaskRef.min_turns comes from Environment::MinTurns; 0 where the env does not know.
+TEST_P(EnvServiceTest, ListTasksReportsTheFewestTurnsWhereTheEnvKnowsThem) {
+  v1::ListTasksRequest req;
+  req.set_env("counter");
+  auto resp = client_->ListTasks(req);
+  ASSERT_TRUE(resp.ok()) << resp.status();
+  ASSERT_EQ(resp->tasks_size(), 10);
+  EXPECT_EQ(resp->tasks(0).min_turns(), 1);
+  EXPECT_EQ(resp->tasks(2).min_turns(), 3);
+  EXPECT_EQ(resp->tasks(7).min_turns(), 4);
+  EXPECT_EQ(resp->tasks(9).min_turns(), 0);
+}
+
 TEST_P(EnvServiceTest, PlaysAnEpisodeToSuccess) {
   v1::CreateResponse session = CreateCounter(/*index=*/2);  // target 3
   EXPECT_EQ(session.instruction(), "reach 3");

@@ -112,6 +112,12 @@ class Environment {
   // synchronous API, where a slow step holds one worker thread instead of
   // one of gRPC's own threads (see EnvServerOptions::GrpcApi::kAuto).
   virtual bool StepsMayBlock() const { return false; }
+
+  // The fewest turns task `key` needs (already validated as for NewEpisode),
+  // where the env knows it cheaply (e.g. the oracle's path length); 0 =
+  // unknown, the default. ListTasks reports it as TaskRef.min_turns, which the
+  // coordinator's solvability-aware curriculum uses. Must be thread-safe.
+  virtual int32_t MinTurns(const TaskKey& key) const { return 0; }
 };
 
 }  // namespace agentgym::env

@@ -1,5 +1,6 @@
 #include "scheduler/coordinator_options.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -29,7 +30,7 @@ const std::vector<std::string> kCoordinatorKeys = {
     "max_outstanding_tasks", "max_components"};
 const std::vector<std::string> kSamplerKeys = {"seed", "allow_repeats",
                                                "distinct_seeds_in_group"};
-const std::vector<std::string> kEnvKeys = {"name", "weight", "tasks"};
+const std::vector<std::string> kEnvKeys = {"name", "weight", "tasks", "task_types"};
 const std::vector<std::string> kTaskKeys = {"id", "type"};
 
 absl::StatusOr<absl::Duration> Millis(const Config& config, const std::string& key,
@@ -96,6 +97,27 @@ absl::StatusOr<EnvSpec> ParseEnv(const YAML::Node& e, const std::string& where) 
     if (!ok || !std::isfinite(spec.weight) || spec.weight <= 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ".weight must be a finite number > 0"));
+    }
+  }
+  if (const YAML::Node types = e["task_types"]) {
+    if (!types.IsSequence() || types.size() == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ".task_types must be a non-empty list of task type names, e.g. [open4]"));
+    }
+    for (size_t j = 0; j < types.size(); ++j) {
+      AG_ASSIGN_OR_RETURN(std::string type,
+                          Name(types[j], absl::StrCat(where, ".task_types[", j, "]")));
+      if (std::find(spec.task_types.begin(), spec.task_types.end(), type) !=
+          spec.task_types.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ".task_types lists '", type, "' twice"));
+      }
+      spec.task_types.push_back(std::move(type));
+    }
+    if (e["tasks"]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": task_types filters the task list fetched from the env server; with "
+                 "`tasks:` given there is nothing to filter: keep one of the two"));
     }
   }
   if (const YAML::Node tasks = e["tasks"]) {

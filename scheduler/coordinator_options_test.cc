@@ -44,6 +44,14 @@ learner: {anything: 1}  # another component's section
   auto off = FromYaml(std::string(kEnvs) + "coordinator: {verify_config_tasks: false}\n");
   ASSERT_TRUE(off.ok()) << off.status();
   EXPECT_FALSE(off->service.verify_config_tasks);
+  EXPECT_FALSE(o->service.curriculum.solvable.enabled);
+  auto solvable = FromYaml(std::string(kEnvs) + "curriculum: {horizons: [2, 6], solvable: {slack: 1}}\n");
+  ASSERT_TRUE(solvable.ok()) << solvable.status();
+  EXPECT_TRUE(solvable->service.curriculum.solvable.enabled);
+  EXPECT_EQ(solvable->service.curriculum.solvable.slack, 1);
+  auto typed = FromYaml("envs: [{name: maze, task_types: [open4, walls5]}]\n");
+  ASSERT_TRUE(typed.ok()) << typed.status();
+  EXPECT_EQ(typed->service.envs[0].task_types, (std::vector<std::string>{"open4", "walls5"}));
 }
 
 // Every mistake is an error that names the key, never a setting ignored.
@@ -71,6 +79,17 @@ TEST(CoordinatorOptionsTest, MistakesAreErrorsNamingTheKey) {
            {"envs: [{name: textcraft, tasks: [{type: a}]}]\n", "envs[0].tasks[0].id is required"},
            {"envs: [{name: textcraft, tasks: [{id: a, typ: b}]}]\n", "'envs[0].tasks[0]': typ"},
            {"envs: [[textcraft]]\n", "envs[0] must be an env name"},
+           {"envs: [{name: maze, task_types: open4}]\n", "envs[0].task_types must be a"},
+           {envs + "curriculum: {horizons: [10], solvable: {slack: -1}}\n",
+            "curriculum.solvable.slack must be >= 0"},
+           {envs + "curriculum: {horizons: [10], solvable: {enabled: maybe}}\n",
+            "curriculum.solvable.enabled"},
+           {envs + "curriculum: {horizons: [10], solvable: {slak: 1}}\n",
+            "'curriculum.solvable': slak"},
+           {"envs: [{name: maze, task_types: []}]\n", "envs[0].task_types must be a"},
+           {"envs: [{name: maze, task_types: [open4, open4]}]\n", "lists 'open4' twice"},
+           {"envs: [{name: maze, task_types: [\"\"]}]\n", "envs[0].task_types[0]"},
+           {"envs: [{name: maze, task_types: [open4], tasks: [a]}]\n", "keep one of the two"},
            {"envs: [{name: textcraft, tasks: [depth1/train/0, depth1/test/3]}]\n",
             "envs[0].tasks[1] 'depth1/test/3' is a test-split task id"},
            {"envs: [{name: textcraft, tasks: [{id: depth1/test/3}]}]\n",

@@ -43,6 +43,11 @@ pb::RunStatus CoordinatorService::StatusLocked() const {
     const size_t tasks = sampler_.TasksOf(e.env()).size();
     e.set_train_tasks(held || refused ? 0 : static_cast<int64_t>(tasks));
     e.set_tasks_state(refused ? "refused" : (held || tasks == 0) ? "waiting" : "ready");
+    if (auto fit = curriculum_.FitTurnsFor(e.env()); fit && !held && !refused) {
+      TaskSampler::FitCount n = sampler_.CountFitting(e.env(), *fit);
+      e.set_tasks_fitting_horizon(n.fitting);
+      e.set_tasks_unknown_length(n.unknown);
+    }
   }
 
   struct Usage {

@@ -20,7 +20,8 @@ constexpr int32_t kMaxHorizon = 100000;
 const std::vector<std::string> kTrackKeys = {"horizons", "stage_steps", "stage_starts"};
 const std::vector<std::string> kCurriculumKeys = {"mode",    "horizons", "stage_steps",
                                                   "stage_starts", "per_env", "adaptive",
-                                                  "history_limit"};
+                                                  "history_limit", "solvable"};
+const std::vector<std::string> kSolvableKeys = {"enabled", "slack"};
 const std::vector<std::string> kAdaptiveKeys = {"window",           "success_threshold",
                                                 "plateau_delta",    "min_steps_per_stage",
                                                 "max_steps_per_stage", "min_seconds_per_stage"};
@@ -180,6 +181,22 @@ absl::StatusOr<CurriculumOptions> CurriculumOptions::FromYaml(const YAML::Node& 
     AG_RETURN_IF_ERROR(Read(a, where, "min_seconds_per_stage", &seconds));
     if (seconds < 0) return absl::InvalidArgumentError(where + ".min_seconds_per_stage must be >= 0");
     r.min_time_per_stage = absl::Seconds(seconds);
+  }
+  if (const YAML::Node sv = node["solvable"]) {
+    const std::string where = "curriculum.solvable";
+    if (!sv.IsMap()) return absl::InvalidArgumentError(where + " must be a mapping");
+    AG_RETURN_IF_ERROR(Config::ExpectOnlyKeysOf(sv, where, kSolvableKeys));
+    if (const YAML::Node en = sv["enabled"]) {
+      if (!en.IsScalar() || !YAML::convert<bool>::decode(en, options.solvable.enabled)) {
+        return absl::InvalidArgumentError(where + ".enabled must be true or false");
+      }
+    } else {
+      options.solvable.enabled = true;  // a `solvable:` section means on
+    }
+    AG_RETURN_IF_ERROR(Read(sv, where, "slack", &options.solvable.slack));
+    if (options.solvable.slack < 0) {
+      return absl::InvalidArgumentError(where + ".slack must be >= 0");
+    }
   }
   int64_t history_limit = static_cast<int64_t>(options.history_limit);
   AG_RETURN_IF_ERROR(Read(node, "curriculum", "history_limit", &history_limit));

@@ -47,6 +47,14 @@ struct CurriculumOptions {
   TrackSchedule default_track;                   // env "": every other env
   std::map<std::string, TrackSchedule> per_env;  // envs with their own schedule
   AdaptiveRule adaptive;
+  // Solvability-aware stages (`curriculum.solvable`): at horizon h an env's
+  // tasks with a known min_turns are handed out only when min_turns + slack
+  // <= h, so the pool widens as h grows; tasks of unknown length (0) follow
+  // the plain schedule. When no task of an env fits, every task is used.
+  struct Solvable {
+    bool enabled = false;
+    int32_t slack = 0;  // >= 0: spare turns a task must leave at the horizon
+  } solvable;
   size_t history_limit = 256;  // stage changes kept for status / checkpoints
 
   // Parses the `curriculum:` mapping (docs/coordinator.md). A null node gives
@@ -91,6 +99,13 @@ class Curriculum {
   int32_t MaxTurnsFor(const std::string& env) const;
   pb::Horizon HorizonProto() const;
   int64_t revision() const { return revision_; }
+  const CurriculumOptions::Solvable& solvable() const { return options_.solvable; }
+  // With solvable stages on: the most min_turns a task of `env` may need to
+  // be handed out now (horizon - slack); nullopt when off.
+  std::optional<int32_t> FitTurnsFor(const std::string& env) const {
+    if (!options_.solvable.enabled) return std::nullopt;
+    return MaxTurnsFor(env) - options_.solvable.slack;
+  }
   const std::deque<pb::StageChange>& history() const { return history_; }
 
   // Checkpoint round trip. Restore checks every track exists and every stage

@@ -1,5 +1,7 @@
 #include "scheduler/task_fetcher.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "agentgym/env/v1/env.grpc.pb.h"
 #include "core/grpc_status.h"
@@ -42,7 +44,7 @@ class GrpcTaskFetcher : public TaskFetcher {
           ++mislabelled;
           continue;
         }
-        tasks.push_back(EnvTask{t.task_id(), t.task_type()});
+        tasks.push_back(EnvTask{t.task_id(), t.task_type(), std::max<int32_t>(0, t.min_turns())});
       }
       if (tasks.size() > max_tasks_) {
         return absl::InvalidArgumentError(absl::StrCat("env '", env, "' on ", address,

@@ -18,6 +18,27 @@ bool IsTestSplitTaskId(absl::string_view task_id) {
          std::all_of(parts[2].begin(), parts[2].end(), absl::ascii_isdigit);
 }
 
+std::vector<EnvTask> FilterByTaskTypes(std::vector<EnvTask> tasks,
+                                       const std::vector<std::string>& types,
+                                       std::vector<std::string>* missing) {
+  if (types.empty()) return tasks;
+  std::set<std::string> wanted(types.begin(), types.end());
+  std::set<std::string> seen;
+  std::vector<EnvTask> kept;
+  for (EnvTask& t : tasks) {
+    if (wanted.count(t.task_type) == 0) continue;
+    seen.insert(t.task_type);
+    kept.push_back(std::move(t));
+  }
+  if (missing != nullptr) {
+    missing->clear();
+    for (const std::string& type : types) {
+      if (seen.count(type) == 0) missing->push_back(type);
+    }
+  }
+  return kept;
+}
+
 absl::StatusOr<TaskSampler> TaskSampler::Create(std::vector<EnvSpec> envs,
                                                 SamplerOptions options) {
   if (envs.empty()) {
@@ -99,10 +120,30 @@ std::vector<EnvTask> TaskSampler::TasksOf(const std::string& env) const {
   return it == envs_.end() ? std::vector<EnvTask>{} : it->second.spec.tasks;
 }
 
+std::vector<std::string> TaskSampler::TaskTypesOf(const std::string& env) const {
+  auto it = envs_.find(env);
+  return it == envs_.end() ? std::vector<std::string>{} : it->second.spec.task_types;
+}
+
 std::vector<std::string> TaskSampler::EnvNames() const {
   std::vector<std::string> names;
   for (const auto& [name, env] : envs_) names.push_back(name);
   return names;
+}
+
+TaskSampler::FitCount TaskSampler::CountFitting(const std::string& env,
+                                                int32_t fit_turns) const {
+  FitCount count;
+  auto it = envs_.find(env);
+  if (it == envs_.end()) return count;
+  for (const EnvTask& t : it->second.spec.tasks) {
+    if (t.min_turns <= 0) {
+      ++count.unknown;
+    } else if (t.min_turns <= fit_turns) {
+      ++count.fitting;
+    }
+  }
+  return count;
 }
 
 int64_t TaskSampler::epoch(const std::string& env) const {
@@ -111,7 +152,8 @@ int64_t TaskSampler::epoch(const std::string& env) const {
 }
 
 absl::StatusOr<std::vector<SampledGroup>> TaskSampler::Sample(
-    int32_t num_groups, int32_t group_size, const std::set<std::string>& allowed) {
+    int32_t num_groups, int32_t group_size, const std::set<std::string>& allowed,
+    const std::map<std::string, int32_t>* fit_turns) {
   if (num_groups <= 0 || group_size <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "num_groups and group_size must be > 0, got ", num_groups, " and ", group_size));
@@ -139,15 +181,33 @@ absl::StatusOr<std::vector<SampledGroup>> TaskSampler::Sample(
       }
       pick -= c->spec.weight;
     }
+    // The horizon's cap for this env, or none (every task fits).
+    int32_t cap = 0;
+    if (fit_turns != nullptr) {
+      auto f = fit_turns->find(env->spec.name);
+      if (f != fit_turns->end()) {
+        FitCount n = CountFitting(env->spec.name, f->second);
+        if (n.fitting + n.unknown > 0) cap = f->second;
+      }
+    }
+    auto fits = [&](size_t i) {
+      const int32_t need = env->spec.tasks[i].min_turns;
+      return cap <= 0 || need <= 0 || need <= cap;
+    };
     size_t index;
     if (options_.allow_repeats) {
-      index = rng_.Uniform(env->spec.tasks.size());
+      do {
+        index = rng_.Uniform(env->spec.tasks.size());
+      } while (!fits(index));  // terminates: cap > 0 only when some task fits
     } else {
-      if (env->cursor >= env->order.size()) {
-        ++env->epoch;
-        Reshuffle(*env);
+      for (;;) {
+        if (env->cursor >= env->order.size()) {
+          ++env->epoch;
+          Reshuffle(*env);
+        }
+        index = env->order[env->cursor++];
+        if (fits(index)) break;
       }
-      index = env->order[env->cursor++];
     }
     SampledGroup group;
     group.group_id = absl::StrCat("g-", run_nonce_, "-", next_group_++);

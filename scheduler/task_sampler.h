@@ -17,6 +17,9 @@ namespace agentgym::scheduler {
 struct EnvTask {
   std::string task_id;
   std::string task_type;
+  // The fewest turns the task needs, where the env knows it (TaskRef.min_turns);
+  // 0 = unknown. Solvability-aware curriculum stages use it.
+  int32_t min_turns = 0;
 };
 
 // True for ids of the built-in form "<type>/test/<index>" (env_server/task_ids.h),
@@ -29,7 +32,16 @@ struct EnvSpec {
   std::string name;
   double weight = 1.0;
   std::vector<EnvTask> tasks;
+  // `envs[i].task_types`: when not empty, only tasks of these types are taken
+  // from the env server's train list (FilterByTaskTypes).
+  std::vector<std::string> task_types;
 };
+
+// The tasks of `tasks` whose type is in `types` (all of them when `types` is
+// empty). `missing` (may be null) gets the types in `types` that no task has.
+std::vector<EnvTask> FilterByTaskTypes(std::vector<EnvTask> tasks,
+                                       const std::vector<std::string>& types,
+                                       std::vector<std::string>* missing);
 
 struct SamplerOptions {
   uint64_t seed = 0;
@@ -66,14 +78,29 @@ class TaskSampler {
   bool HasTasks(const std::string& env) const;
   // The env's task list (empty for an unknown env or one without tasks).
   std::vector<EnvTask> TasksOf(const std::string& env) const;
+  // The env's configured `task_types` filter (empty: every type).
+  std::vector<std::string> TaskTypesOf(const std::string& env) const;
   bool Knows(const std::string& env) const { return envs_.count(env) > 0; }
   std::vector<std::string> EnvNames() const;
 
   // `num_groups` groups of `group_size` members each, from envs in `allowed`.
   // UNAVAILABLE when no allowed env has tasks; INVALID_ARGUMENT for counts
   // <= 0.
-  absl::StatusOr<std::vector<SampledGroup>> Sample(int32_t num_groups, int32_t group_size,
-                                                   const std::set<std::string>& allowed);
+  // `fit_turns` (may be null): env -> the most min_turns a task may need to be
+  // handed out (solvability-aware stages); tasks of unknown length (0) always
+  // fit, and an env none of whose tasks fits uses them all rather than none.
+  // Tasks left out are skipped in the epoch, not lost: a later epoch at a
+  // longer horizon hands them out.
+  absl::StatusOr<std::vector<SampledGroup>> Sample(
+      int32_t num_groups, int32_t group_size, const std::set<std::string>& allowed,
+      const std::map<std::string, int32_t>* fit_turns = nullptr);
+
+  // Tasks of `env` with min_turns in 1..fit_turns, and those of unknown length.
+  struct FitCount {
+    int64_t fitting = 0;  // known length, fits
+    int64_t unknown = 0;  // min_turns 0
+  };
+  FitCount CountFitting(const std::string& env, int32_t fit_turns) const;
 
   int64_t epoch(const std::string& env) const;
   int64_t groups_drawn() const { return next_group_; }

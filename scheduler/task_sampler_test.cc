@@ -120,6 +120,52 @@ TEST(TaskSamplerTest, TestSplitIdsAreRecognisedAndRefused) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(TaskSamplerTest, FilterByTaskTypesKeepsOnlyThoseTypesAndNamesMissingOnes) {
+  std::vector<EnvTask> tasks = {{"a/train/0", "a"}, {"b/train/0", "b"}, {"a/train/1", "a"}};
+  std::vector<std::string> missing;
+  auto kept = FilterByTaskTypes(tasks, {"a", "zz"}, &missing);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0].task_id, "a/train/0");
+  EXPECT_EQ(kept[1].task_id, "a/train/1");
+  EXPECT_EQ(missing, std::vector<std::string>{"zz"});
+  EXPECT_EQ(FilterByTaskTypes(tasks, {}, &missing).size(), 3u);
+}
+
+// Solvability-aware stages: only tasks whose min_turns fits (and those of
+// unknown length) are drawn; the pool widens with the cap; with nothing
+// fitting every task is used.
+TEST(TaskSamplerTest, FitTurnsKeepsOutTasksThatNeedMoreTurns) {
+  std::vector<EnvTask> tasks = {{"t-2", "a", 2}, {"t-4", "a", 4}, {"t-6", "a", 6}, {"t-u", "a", 0}};
+  for (bool repeats : {false, true}) {
+    SamplerOptions options;
+    options.allow_repeats = repeats;
+    auto sampler = TaskSampler::Create({{"maze", 1.0, tasks}}, options);
+    ASSERT_TRUE(sampler.ok()) << sampler.status();
+    auto draw = [&](int32_t cap) {
+      std::map<std::string, int32_t> fit = {{"maze", cap}};
+      std::set<std::string> ids;
+      auto groups = sampler->Sample(40, 1, {"maze"}, &fit);
+      EXPECT_TRUE(groups.ok()) << groups.status();
+      for (const auto& g : *groups) ids.insert(g.task.task_id);
+      return ids;
+    };
+    EXPECT_EQ(draw(3), (std::set<std::string>{"t-2", "t-u"})) << repeats;
+    EXPECT_EQ(draw(4), (std::set<std::string>{"t-2", "t-4", "t-u"})) << repeats;
+    EXPECT_EQ(draw(6), (std::set<std::string>{"t-2", "t-4", "t-6", "t-u"})) << repeats;
+    EXPECT_EQ(sampler->CountFitting("maze", 4).fitting, 2);
+    EXPECT_EQ(sampler->CountFitting("maze", 4).unknown, 1);
+  }
+  // No task fits and none is of unknown length: all of them rather than none.
+  auto known = TaskSampler::Create({{"maze", 1.0, {{"t-4", "a", 4}, {"t-6", "a", 6}}}}, {});
+  ASSERT_TRUE(known.ok());
+  std::map<std::string, int32_t> fit = {{"maze", 1}};
+  auto groups = known->Sample(4, 1, {"maze"}, &fit);
+  ASSERT_TRUE(groups.ok()) << groups.status();
+  std::set<std::string> ids;
+  for (const auto& g : *groups) ids.insert(g.task.task_id);
+  EXPECT_EQ(ids.size(), 2u);
+}
+
 TEST(TaskSamplerTest, RejectsBadInput) {
   EXPECT_FALSE(TaskSampler::Create({}, {}).ok());
   EXPECT_FALSE(TaskSampler::Create({{"a", 0.0, {}}}, {}).ok());

@@ -246,6 +246,12 @@ absl::StatusOr<MazeTask> MazeEnv::MakeTask(const TaskKey& key) const {
   return absl::InternalError(absl::StrCat("could not generate maze ", key.type, "/", key.index));
 }
 
+int32_t MazeEnv::MinTurns(const TaskKey& key) const {
+  if (key.type != "open4") return 0;
+  absl::StatusOr<Open4Task> task = Open4TaskAt(key.split, key.index);
+  return task.ok() ? task->MinTurns() : 0;
+}
+
 absl::StatusOr<std::unique_ptr<Episode>> MazeEnv::NewEpisode(const TaskKey& key, uint64_t seed,
                                                             EpisodeStart* start) const {
   if (key.type == "open4") {

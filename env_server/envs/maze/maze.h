@@ -34,6 +34,8 @@ class MazeEnv : public Environment {
   const EnvDescription& Describe() const override { return description_; }
   absl::StatusOr<std::unique_ptr<Episode>> NewEpisode(const TaskKey& key, uint64_t seed,
                                                       EpisodeStart* start) const override;
+  // open4: the Manhattan distance from start to goal; walled types: unknown (0).
+  int32_t MinTurns(const TaskKey& key) const override;
 
   // The task behind a key of a walled type (exposed for tests: split disjointness, layouts).
   absl::StatusOr<MazeTask> MakeTask(const TaskKey& key) const;

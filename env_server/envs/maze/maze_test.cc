@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "env_server/envs/maze/open4.h"
 #include "env_server/testing/env_checks.h"
 #include "gtest/gtest.h"
 
@@ -18,6 +19,43 @@ std::unique_ptr<MazeEnv> MakeEnv() {
 
 TEST(MazeEnvTest, DescriptionIsWellFormed) {
   testing::ExpectWellFormedDescription(*MakeEnv());
+}
+
+// open4 reports the Manhattan distance, which is exactly the oracle's turns;
+// the walled types report unknown (0).
+TEST(MazeEnvTest, Open4MinTurnsIsTheOraclesPathLength) {
+  auto env = MakeEnv();
+  std::set<int32_t> seen;
+  for (Split split : {Split::kTrain, Split::kTest}) {
+    const int64_t count = split == Split::kTrain ? kOpen4TrainCount : kOpen4TestCount;
+    for (int64_t i = 0; i < count; ++i) {
+      TaskKey key{"open4", split, i};
+      const int32_t min_turns = env->MinTurns(key);
+      EpisodeStart start;
+      auto episode = env->NewEpisode(key, /*seed=*/1, &start);
+      ASSERT_TRUE(episode.ok()) << episode.status();
+      int32_t turns = 0;
+      bool success = false;
+      while (auto action = (*episode)->OracleAction()) {
+        auto out = (*episode)->Step(*action);
+        ASSERT_TRUE(out.ok()) << out.status();
+        ++turns;
+        if (out->done) {
+          success = out->success;
+          break;
+        }
+        ASSERT_LT(turns, 64);
+      }
+      ASSERT_TRUE(success) << i;
+      EXPECT_EQ(min_turns, turns) << SplitName(split) << " " << i;
+      seen.insert(min_turns);
+    }
+  }
+  EXPECT_EQ(*seen.begin(), 1);
+  EXPECT_EQ(*seen.rbegin(), kOpen4RecommendedMaxTurns);
+  for (const auto& t : env->Describe().task_types) {
+    if (t.name != "open4") EXPECT_EQ(env->MinTurns(TaskKey{t.name, Split::kTrain, 0}), 0) << t.name;
+  }
 }
 
 TEST(MazeEnvTest, OracleSolvesEveryTypeInTrainAndTest) {
