@@ -76,6 +76,11 @@ int64_t LearnerSink::resent() const {
   return resent_;
 }
 
+int64_t LearnerSink::retained() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(retained_.size());
+}
+
 bool LearnerSink::Flush(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   auto flushed = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return unacked_.empty(); };
@@ -97,11 +102,25 @@ void LearnerSink::ReadAcks(grpc::ClientReaderWriter<lpb::IngestRequest, lpb::Ing
       last_ack_ = absl::Now();
       auto it = unacked_.find(ack.trajectory_id());
       if (it != unacked_.end()) {
+        // Kept until a checkpoint after this step exists (whatever the
+        // status: a stale or rejected one is counted by the learner too).
+        if (ack.checkpoint_step() <= ack.step()) {
+          retained_[ack.trajectory_id()] = {ack.step(), std::move(it->second)};
+        } else {
+          order_.erase(ack.trajectory_id());
+        }
         unacked_.erase(it);
-        order_.erase(ack.trajectory_id());
         ++acked_;
         if (ack.status() == lpb::ACK_STATUS_REJECTED) ++rejected_;
         if (ack.status() == lpb::ACK_STATUS_STALE) ++stale_;
+      }
+      for (auto r = retained_.begin(); r != retained_.end();) {
+        if (r->second.first < ack.checkpoint_step()) {
+          order_.erase(r->first);
+          r = retained_.erase(r);
+        } else {
+          ++r;
+        }
       }
     }
     if (ack.status() == lpb::ACK_STATUS_REJECTED) {
@@ -124,7 +143,8 @@ absl::Status LearnerSink::RunStream(const std::string& address) {
     active_ = &ctx;
     stream_broken_ = false;
     last_ack_ = absl::Now();
-    // Everything unacked goes (again) on this stream, in the order it was sent.
+    // Everything unacked, then everything acked that no learner checkpoint
+    // holds yet, goes (again) on this stream, in the order it was sent.
     std::vector<std::pair<uint64_t, std::string>> ids;
     for (const auto& [id, seq] : order_) ids.push_back({seq, id});
     std::sort(ids.begin(), ids.end());
@@ -156,9 +176,13 @@ absl::Status LearnerSink::RunStream(const std::string& address) {
       if (to_write_.empty()) continue;
       const std::string id = to_write_.front();
       to_write_.pop_front();
-      auto it = unacked_.find(id);
-      if (it == unacked_.end()) continue;  // acked meanwhile (a resend's first ack)
-      *req.mutable_trajectory() = it->second;
+      if (auto it = unacked_.find(id); it != unacked_.end()) {
+        *req.mutable_trajectory() = it->second;
+      } else if (auto r = retained_.find(id); r != retained_.end()) {
+        *req.mutable_trajectory() = r->second.second;
+      } else {
+        continue;  // acked meanwhile (a resend's first ack), or now checkpointed
+      }
     }
     if (!stream->Write(req)) {
       why = absl::UnavailableError("Ingest write failed");

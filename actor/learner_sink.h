@@ -35,10 +35,16 @@ struct LearnerSinkOptions {
 };
 
 // Streams trajectories to the learner over Ingest and keeps each one until
-// its ack arrives. After a broken stream it reconnects with backoff and
-// resends every unacked trajectory in Send order; nothing is dropped (the
-// engine stops starting episodes while Unacked() is at its bound). Acks of
-// ids it does not hold (a resend's second ack) are ignored.
+// its ack arrives, and then until a learner checkpoint holds it: every ack
+// says at which learner step it was taken and the step of the learner's
+// latest checkpoint, and a trajectory is durable once a checkpoint of a
+// later step exists. After a broken stream it reconnects with backoff and
+// resends every unacked trajectory, then every acked one no checkpoint holds
+// yet, in Send order: a learner that restarted from its checkpoint gets back
+// what it took after it (ids make resends idempotent: a learner that still
+// has an id acks it as a duplicate). Nothing is dropped (the engine stops
+// starting episodes while Unacked() is at its bound). Acks of ids it does
+// not hold (a resend's second ack) are ignored.
 //
 // Threads: one connection thread writes; one reader thread per stream reads
 // acks. Thread-safe; the destructor (or Close) cancels the stream and joins.
@@ -58,6 +64,7 @@ class LearnerSink : public TrajectorySink {
   int64_t stale() const;     // acks STALE
   int64_t reconnects() const;
   int64_t resent() const;    // trajectories written again after a reconnect
+  int64_t retained() const;  // acked, kept until a learner checkpoint holds them
   void Close();
 
  private:
@@ -73,6 +80,9 @@ class LearnerSink : public TrajectorySink {
   // current stream, in order.
   std::map<std::string, tpb::Trajectory> unacked_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, uint64_t> order_ ABSL_GUARDED_BY(mu_);  // id -> send sequence number
+  // Acked but not yet in a learner checkpoint: id -> (learner step of the
+  // ack, trajectory); resent after a reconnect like the unacked ones.
+  std::map<std::string, std::pair<int64_t, tpb::Trajectory>> retained_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> to_write_ ABSL_GUARDED_BY(mu_);
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t acked_ ABSL_GUARDED_BY(mu_) = 0;

@@ -81,6 +81,44 @@ TEST(LearnerSinkTest, ResendsUnackedAfterLearnerRestartNoneLostNoneDuplicated) {
   (*sink)->Close();  // before the server, which waits for open streams
 }
 
+// Acked trajectories no learner checkpoint holds yet are kept and resent
+// after a reconnect: a learner that restarted from its checkpoint gets back
+// what it took after it; once a later checkpoint exists they are let go.
+TEST(LearnerSinkTest, KeepsAckedTrajectoriesUntilALearnerCheckpointHoldsThem) {
+  testing::FakeLearner learner;
+  learner.SetSteps(/*step=*/3, /*checkpoint_step=*/0);
+  auto server = testing::StartFakeLearner(&learner);
+  ASSERT_TRUE(server.ok());
+  const int port = server->port;
+  const std::string address = server->address();
+  LearnerSinkOptions o;
+  o.learner_address = [address] { return address; };
+  o.initial_backoff = absl::Milliseconds(20);
+  o.max_backoff = absl::Milliseconds(200);
+  auto sink = LearnerSink::Create(o);
+  ASSERT_TRUE(sink.ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*sink)->Send(Make(i)).ok());
+  ASSERT_TRUE((*sink)->Flush(absl::Seconds(30)));
+  EXPECT_EQ((*sink)->retained(), 5);
+  // The learner is killed and resumes from its checkpoint of step 0.
+  server->server->Shutdown(std::chrono::system_clock::now());
+  server->server.reset();
+  learner.ForgetUncheckpointed();
+  EXPECT_EQ(learner.taken(), 0);
+  auto again = testing::StartFakeLearner(&learner, port);
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_TRUE(learner.WaitForReceived(10, absl::Seconds(30)));
+  EXPECT_EQ(learner.taken(), 5);  // all back, none lost
+  EXPECT_EQ(learner.duplicates(), 0);
+  // A checkpoint after step 3: the next ack lets them go (and keeps its
+  // own trajectory, taken at step 5).
+  learner.SetSteps(/*step=*/5, /*checkpoint_step=*/4);
+  ASSERT_TRUE((*sink)->Send(Make(5)).ok());
+  ASSERT_TRUE((*sink)->Flush(absl::Seconds(30)));
+  EXPECT_EQ((*sink)->retained(), 1);
+  (*sink)->Close();
+}
+
 TEST(LearnerSinkTest, WaitsForAnAddressWithoutLosingAnything) {
   testing::FakeLearner learner;
   absl::Mutex mu;

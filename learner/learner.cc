@@ -17,6 +17,7 @@
 #include "learner/trajectory_codec.h"
 #include "policy/checkpoint.h"
 #include "policy/torch_runtime.h"
+#include "scheduler/registry.h"
 
 namespace agentgym::learner {
 
@@ -56,6 +57,7 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(LearnerRunOptions optio
 }
 
 Learner::~Learner() {
+  coordinator_ptr_.store(nullptr);
   if (service_) service_->Shutdown();
   if (buffer_) buffer_->Close();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
@@ -170,6 +172,16 @@ absl::Status Learner::Init() {
   b.group_timeout = absl::Seconds(o.train.group_timeout_s);
   b.max_staleness = o.train.max_staleness;
   b.vocab_size = trainer_->model()->config().vocab_size;
+  b.on_ready_changed = [this](int64_t ready, int64_t in_training) { OnReadyChanged(ready, in_training); };
+  if (resumed && !resumed->final) {
+    // Versions published after the checkpoint are lost with their weights:
+    // skip past them (at most checkpoint_every steps published one each
+    // before the next checkpoint; without periodic checkpoints, far past).
+    b.version_gap.base = resumed->policy_version;
+    b.version_gap.size = o.train.checkpoint_every > 0 ? o.train.checkpoint_every : 1000000;
+  }
+  const int64_t resumed_version =
+      !resumed ? 0 : resumed->final ? resumed->policy_version : b.version_gap.base + b.version_gap.size + 1;
   buffer_ = std::make_unique<TrajectoryBuffer>(b);
   if (resumed) {
     AG_RETURN_IF_ERROR(trainer_->LoadOptimizer(*checkpoint + "/optimizer.pt"));
@@ -177,16 +189,17 @@ absl::Status Learner::Init() {
     {
       absl::MutexLock lock(&mu_);
       step_ = resumed->step;
-      version_ = resumed->policy_version;
+      version_ = resumed_version;
       tokens_trained_ = resumed->tokens_trained;
     }
     last_checkpoint_step_ = resumed->step;
     const size_t waiting = resumed->buffer.waiting.size();
     buffer_->Restore(std::move(resumed->buffer));
-    buffer_->SetProgress(resumed->policy_version, resumed->step);
+    buffer_->SetProgress(resumed_version, resumed->step);
     buffer_->SetCheckpointStep(resumed->step);
-    Log()->info("resumed from {} at step {} (version {}, {} trajectories buffered)", *checkpoint,
-                resumed->step, resumed->policy_version, waiting);
+    Log()->info("resumed from {} at step {} (checkpoint version {}, now version {}; {} trajectories "
+                "buffered)", *checkpoint, resumed->step, resumed->policy_version, resumed_version,
+                waiting);
   }
   if (run_.rank == 0) AG_RETURN_IF_ERROR(Publish());
   if (server_ == nullptr) AG_RETURN_IF_ERROR(StartServer());
@@ -257,6 +270,11 @@ absl::Status Learner::ConnectCoordinator(const std::string& rendezvous_address) 
   caps->set_device(run_.options.model.device);
   caps->set_rendezvous_address(rendezvous_address);
   AG_ASSIGN_OR_RETURN(coordinator_, scheduler::CoordinatorClient::Connect(std::move(co)));
+  if (run_.rank == 0) {
+    coordinator_ptr_.store(coordinator_.get());
+    // The window applies from now, before the first trained step.
+    OnReadyChanged(buffer_ ? buffer_->ready() : 0, 0);
+  }
   return absl::OkStatus();
 }
 
@@ -312,7 +330,7 @@ absl::Status Learner::Run(absl::Notification* stop) {
       step = step_;
     }
     if (step != last_checkpoint_step_ && step > 0) {
-      absl::Status c = Checkpoint();
+      absl::Status c = Checkpoint(/*final=*/true);
       if (s.ok()) s = c;
     }
   }
@@ -474,12 +492,44 @@ void Learner::Report(const std::vector<Trajectory>& batch, const StepMetrics& m,
   r.set_trainer_idle_ratio(s.trainer_idle_ratio());
   r.set_weight_sync_latency_ms(s.weight_sync_latency_ms());
   (*r.mutable_queue_depths())["buffer"] = buffer_->buffered();
+  const auto& o = run_.options;
+  const int64_t group = o.algorithm.group_size;
+  r.set_max_groups_ahead(MaxGroupsAhead());
+  r.set_buffered_groups((buffer_->ready() + (o.train.max_staleness == 0 ? static_cast<int64_t>(batch.size()) : 0)) / group);
   auto reply = coordinator_->ReportProgress(std::move(r));
   if (!reply.ok()) Log()->warn("ReportProgress: {}", reply.status().ToString());
 }
 
-absl::Status Learner::Checkpoint() {
+int64_t Learner::MaxGroupsAhead() const {
+  // With `max_staleness` batches ahead of training (at least one, the batch
+  // generated while this one trains), a group is trained at most
+  // max_staleness steps after the version that generated it was published.
+  // (Actors always ask for groups of algorithm.group_size.)
+  const auto& o = run_.options;
+  return std::max<int64_t>(1, o.train.max_staleness) * o.BatchTrajectories() / o.algorithm.group_size;
+}
+
+void Learner::OnReadyChanged(int64_t ready_trajectories, int64_t in_training) {
+  // Complete groups only: a partial one's missing members are still held
+  // by an actor (counted there) or will never come (it expires). Strictly
+  // on-policy (max_staleness 0), no group may be handed out before the
+  // version the batch in training produces is published (CommitBatch
+  // follows the publication), so that batch counts as ahead until then.
+  const auto& o = run_.options;
+  const int64_t groups =
+      (ready_trajectories + (o.train.max_staleness == 0 ? in_training : 0)) / o.algorithm.group_size;
+  scheduler::CoordinatorClient* coordinator = coordinator_ptr_.load();
+  if (coordinator == nullptr || groups == reported_ready_groups_.exchange(groups)) return;
+  cpb::ComponentLoad load;
+  (*load.mutable_queue_depths())[scheduler::kReadyGroupsDepth] = groups;
+  (*load.mutable_queue_depths())[scheduler::kMaxGroupsAheadDepth] = MaxGroupsAhead();
+  coordinator->SetLoad(std::move(load));
+  coordinator->BeatSoon();  // coalesces: one beat carries the latest count
+}
+
+absl::Status Learner::Checkpoint(bool final) {
   CheckpointState state;
+  state.final = final;
   {
     absl::MutexLock lock(&mu_);
     state.step = step_;

@@ -17,6 +17,7 @@
 // Create/Run/destructor are called from one thread; status() is
 // thread-safe.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -84,7 +85,16 @@ class Learner {
   absl::Status TrainBatch(const std::vector<trajectory::v1::Trajectory>& all, double wait_s,
                           const std::map<int64_t, int64_t>& staleness);
   absl::Status Publish();
-  absl::Status Checkpoint();
+  // `final`: the learner stops after it (no version is published later).
+  absl::Status Checkpoint(bool final = false);
+  // Flow control (buffer callback, on ingest or training threads): tells
+  // the coordinator at once, by a heartbeat, how many complete groups wait
+  // for training, so its window of groups ahead of training
+  // (ReportProgressRequest.max_groups_ahead) counts them as they arrive and
+  // as they leave (trained or dropped stale).
+  void OnReadyChanged(int64_t ready_trajectories, int64_t in_training);
+  // The flow-control window (ReportProgressRequest.max_groups_ahead).
+  int64_t MaxGroupsAhead() const;
   void Report(const std::vector<trajectory::v1::Trajectory>& batch, const StepMetrics& m,
               const std::map<int64_t, int64_t>& staleness);
 
@@ -102,6 +112,9 @@ class Learner {
   std::string model_dir_;  // tokenizer files come from here into checkpoints
   int64_t last_checkpoint_step_ = -1;
   int64_t unmixed_steps_ = 0;  // consecutive steps where no group had mixed rewards
+  std::atomic<int64_t> reported_ready_groups_{-1};  // last count OnReadyChanged sent
+  // coordinator_ once connected (read by buffer callbacks on other threads).
+  std::atomic<scheduler::CoordinatorClient*> coordinator_ptr_{nullptr};
 
   mutable absl::Mutex mu_;
   int64_t step_ ABSL_GUARDED_BY(mu_) = 0;

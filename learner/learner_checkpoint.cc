@@ -108,6 +108,7 @@ absl::StatusOr<std::string> WriteCheckpoint(const std::string& run_dir, const Ch
   nlohmann::json j;
   j["step"] = state.step;
   j["policy_version"] = state.policy_version;
+  j["final"] = state.final;
   j["tokens_trained"] = state.tokens_trained;
   j["rng_state"] = state.rng_state_hex;
   j["curriculum"] = state.curriculum_json;
@@ -165,6 +166,7 @@ absl::StatusOr<CheckpointState> ReadCheckpointState(const std::string& dir) {
     const auto j = nlohmann::json::parse(text);
     s.step = j.at("step").get<int64_t>();
     s.policy_version = j.at("policy_version").get<int64_t>();
+    s.final = j.value("final", false);
     s.tokens_trained = j.at("tokens_trained").get<int64_t>();
     s.rng_state_hex = j.at("rng_state").get<std::string>();
     s.curriculum_json = j.at("curriculum").get<std::string>();

@@ -27,6 +27,9 @@ namespace agentgym::learner {
 struct CheckpointState {
   int64_t step = 0;
   int64_t policy_version = 0;
+  // Written as the learner stopped: no version was published after it, so a
+  // resume continues the versions without a gap (see VersionGap).
+  bool final = false;
   int64_t tokens_trained = 0;
   std::string rng_state_hex;  // LibTorch's default CPU generator
   std::string curriculum_json;  // coordinator CurriculumState as JSON; "" when none

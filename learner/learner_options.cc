@@ -71,7 +71,7 @@ absl::Status ReadAlgorithm(const Config& c, AlgorithmOptions* a) {
 absl::Status ReadTrain(const Config& c, TrainOptions* t) {
   AG_RETURN_IF_ERROR(c.ExpectOnlyKeys(
       "learner",
-      {"lr", "betas", "weight_decay", "warmup_steps", "lr_schedule", "min_lr_ratio", "grad_clip",
+      {"lr", "betas", "weight_decay", "adam_eps", "warmup_steps", "lr_schedule", "min_lr_ratio", "grad_clip",
        "groups_per_step", "micro_batch_tokens", "max_staleness", "buffer_capacity",
        "group_timeout_s", "checkpoint_every", "keep_checkpoints", "max_steps",
        "collective_timeout_s", "store_timeout_s", "weight_chunk_bytes", "idle_broadcast_s"}));
@@ -85,6 +85,7 @@ absl::Status ReadTrain(const Config& c, TrainOptions* t) {
     t->beta2 = (*betas)[1];
   }
   AG_RETURN_IF_ERROR(Read(c, "learner.weight_decay", &t->weight_decay));
+  AG_RETURN_IF_ERROR(Read(c, "learner.adam_eps", &t->adam_eps));
   AG_RETURN_IF_ERROR(Read(c, "learner.warmup_steps", &t->warmup_steps));
   AG_RETURN_IF_ERROR(Read(c, "learner.lr_schedule", &t->lr_schedule));
   AG_RETURN_IF_ERROR(Read(c, "learner.min_lr_ratio", &t->min_lr_ratio));
@@ -142,6 +143,7 @@ absl::Status ValidateLearnerOptions(const LearnerOptions& o) {
       {"algorithm.tis_cap", a.tis_cap},       {"learner.lr", t.lr},
       {"learner.betas", t.beta1},             {"learner.betas", t.beta2},
       {"learner.weight_decay", t.weight_decay}, {"learner.grad_clip", t.grad_clip},
+      {"learner.adam_eps", t.adam_eps},
       {"learner.group_timeout_s", t.group_timeout_s},
       {"learner.collective_timeout_s", t.collective_timeout_s},
       {"learner.store_timeout_s", t.store_timeout_s},
@@ -155,6 +157,7 @@ absl::Status ValidateLearnerOptions(const LearnerOptions& o) {
                absl::StrCat(a.name, " compares the members of a group: needs >= 2"));
   }
   if (a.clip_eps <= 0) return Bad("algorithm.clip_eps", "must be > 0");
+  if (t.adam_eps <= 0) return Bad("learner.adam_eps", "must be > 0");
   if (a.ppo_epochs < 1) return Bad("algorithm.ppo_epochs", "must be >= 1");
   if (a.kl_coef < 0) return Bad("algorithm.kl_coef", "must be >= 0");
   if (a.kl_mode == "reward" && a.UsesGroups() && a.kl_coef > 0) {

@@ -58,6 +58,10 @@ struct TrainOptions {
   double beta1 = 0.9;
   double beta2 = 0.99;
   double weight_decay = 0.0;
+  // AdamW's epsilon. Above the tiny gradients that rarely used parameters
+  // get (e.g. the output rows of tokens a policy never samples), so Adam
+  // does not blow them up to full-size steps; 1e-8 is PyTorch's default.
+  double adam_eps = 1e-8;
   int64_t warmup_steps = 0;
   std::string lr_schedule = "constant";  // constant | cosine
   double min_lr_ratio = 0.0;             // cosine floor as a fraction of lr

@@ -76,6 +76,7 @@ TEST_F(LearnerServiceTest, IngestRejectsMalformedAndKeepsServing) {
   auto group = MakeGroup("g", 61, 1, {1.0, 0.0});
   auto bad = group[0];
   bad.set_trajectory_id("bad");
+  bad.set_group_id("other");  // a rejected member would drop its own group
   (*bad.mutable_loss_mask())[0] = 1;  // mask on the prompt
   std::vector<trajectory::v1::Trajectory> sends = {group[0], bad, group[0], group[1]};
   std::vector<lpb::IngestAck> acks;

@@ -58,7 +58,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(policy::CausalLm model,
       new Trainer(std::move(model), std::move(reference), options, comm, std::move(algorithm)));
   const auto& t = options.train;
   torch::optim::AdamWOptions adam(t.lr);
-  adam.betas({t.beta1, t.beta2}).weight_decay(t.weight_decay).eps(1e-8);
+  adam.betas({t.beta1, t.beta2}).weight_decay(t.weight_decay).eps(t.adam_eps);
   trainer->optimizer_ = std::make_unique<torch::optim::AdamW>(trainer->model_->parameters(), adam);
   return trainer;
 }

@@ -1,6 +1,7 @@
 #include "learner/trajectory_buffer.h"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -38,6 +39,7 @@ absl::StatusOr<lpb::IngestAck> TrajectoryBuffer::Offer(Trajectory t,
   limits.max_staleness = options_.max_staleness;
   limits.require_groups = options_.whole_groups;
   limits.group_size = options_.group_size;
+  limits.gap = options_.version_gap;
   {
     absl::MutexLock lock(&mu_);
     limits.current_version = version_;
@@ -82,7 +84,34 @@ absl::StatusOr<lpb::IngestAck> TrajectoryBuffer::Offer(Trajectory t,
                      /*duplicate=*/true);
   }
   ++counts_.received;
-  switch (verdict.verdict) {
+  Verdict outcome = verdict.verdict;
+  if (options_.whole_groups && outcome != Verdict::kEnvError) {
+    if (auto dead = dead_.find(key); dead != dead_.end()) {
+      // Its group already lost a member: the rest cannot be trained.
+      if (++dead->second.seen >= options_.group_size) dead_.erase(dead);
+      ++counts_.dropped;
+      taken_[id] = lpb::ACK_STATUS_ACCEPTED;
+      return AckLocked(id, lpb::ACK_STATUS_ACCEPTED, "dropped: another member of its group was rejected",
+                       false);
+    }
+    // Stale on arrival while its group is partly in: TakeBatch judges the
+    // whole group (the version moved on between its members' arrivals).
+    if (outcome == Verdict::kStale && partial_.count(key) > 0) outcome = Verdict::kOk;
+    if (outcome == Verdict::kRejected) {
+      DeadGroup& dead = dead_[key];
+      dead.since = clock_->Now();
+      dead.seen = 1;
+      if (auto p = partial_.find(key); p != partial_.end()) {
+        const int64_t n = static_cast<int64_t>(p->second.members.size());
+        dead.seen += static_cast<int>(n);
+        counts_.dropped += n;
+        waiting_ -= n;
+        partial_.erase(p);
+      }
+      if (dead.seen >= options_.group_size) dead_.erase(key);
+    }
+  }
+  switch (outcome) {
     case Verdict::kRejected:
       ++counts_.rejected;
       taken_[id] = lpb::ACK_STATUS_REJECTED;
@@ -99,8 +128,27 @@ absl::StatusOr<lpb::IngestAck> TrajectoryBuffer::Offer(Trajectory t,
       break;
   }
   taken_[id] = lpb::ACK_STATUS_ACCEPTED;
+  const size_t ready_before = ready_.size();
   InsertLocked(std::move(t));
-  return AckLocked(id, lpb::ACK_STATUS_ACCEPTED, "", false);
+  lpb::IngestAck ack = AckLocked(id, lpb::ACK_STATUS_ACCEPTED, "", false);
+  if (ready_.size() != ready_before) NotifyReadyLocked();
+  return ack;
+}
+
+int64_t TrajectoryBuffer::LagLocked(const Trajectory& t) const {
+  const int64_t oldest = OldestVersion(t);
+  if (options_.version_gap.Lost(oldest)) return options_.max_staleness + 1;
+  return options_.version_gap.Lag(version_, oldest);
+}
+
+int64_t TrajectoryBuffer::ReadyLocked() const {
+  int64_t n = 0;
+  for (const auto& unit : ready_) n += static_cast<int64_t>(unit.size());
+  return n;
+}
+
+void TrajectoryBuffer::NotifyReadyLocked() {
+  if (options_.on_ready_changed) options_.on_ready_changed(ReadyLocked(), in_training_);
 }
 
 void TrajectoryBuffer::InsertLocked(Trajectory t) {
@@ -134,6 +182,9 @@ void TrajectoryBuffer::InsertLocked(Trajectory t) {
 
 void TrajectoryBuffer::ExpireGroupsLocked() {
   const absl::Time now = clock_->Now();
+  for (auto it = dead_.begin(); it != dead_.end();) {
+    it = now - it->second.since >= options_.group_timeout ? dead_.erase(it) : std::next(it);
+  }
   for (auto it = partial_.begin(); it != partial_.end();) {
     if (now - it->second.first_arrival >= options_.group_timeout) {
       const int64_t n = static_cast<int64_t>(it->second.members.size());
@@ -157,14 +208,14 @@ std::optional<Batch> TrajectoryBuffer::TakeBatch(int64_t units, absl::Duration t
     while (!ready_.empty() && taken_units < units) {
       auto& unit = ready_.front();
       int64_t worst_lag = 0;
-      for (const auto& t : unit) worst_lag = std::max(worst_lag, version_ - OldestVersion(t));
+      for (const auto& t : unit) worst_lag = std::max(worst_lag, LagLocked(t));
       const int64_t n = static_cast<int64_t>(unit.size());
       waiting_ -= n;
       if (worst_lag > options_.max_staleness) {
         counts_.stale += n;
       } else {
         for (auto& t : unit) {
-          ++batch.staleness_counts[version_ - OldestVersion(t)];
+          ++batch.staleness_counts[LagLocked(t)];
           batch.trajectories.push_back(std::move(t));
         }
         in_training_ += n;
@@ -172,7 +223,10 @@ std::optional<Batch> TrajectoryBuffer::TakeBatch(int64_t units, absl::Duration t
       }
       ready_.pop_front();
     }
-    if (taken_units == units) return batch;
+    if (taken_units == units) {
+      NotifyReadyLocked();
+      return batch;
+    }
     const absl::Time now = absl::Now();
     if (closed_ || now >= deadline) break;
     auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return closed_ || !ready_.empty(); };
@@ -194,6 +248,7 @@ std::optional<Batch> TrajectoryBuffer::TakeBatch(int64_t units, absl::Duration t
     units_back.push_back(std::move(unit));
   }
   for (auto it = units_back.rbegin(); it != units_back.rend(); ++it) ready_.push_front(std::move(*it));
+  NotifyReadyLocked();  // stale units may have left
   return std::nullopt;
 }
 
@@ -206,6 +261,7 @@ void TrajectoryBuffer::CommitBatch(const Batch& batch, bool trained) {
   } else {
     counts_.dropped += n;
   }
+  NotifyReadyLocked();
 }
 
 void TrajectoryBuffer::SetProgress(int64_t policy_version, int64_t step) {
@@ -234,6 +290,11 @@ Accounting TrajectoryBuffer::accounting() const {
 int64_t TrajectoryBuffer::buffered() const {
   absl::MutexLock lock(&mu_);
   return waiting_;
+}
+
+int64_t TrajectoryBuffer::ready() const {
+  absl::MutexLock lock(&mu_);
+  return ReadyLocked();
 }
 
 void TrajectoryBuffer::Close() {

@@ -27,6 +27,13 @@ struct BufferOptions {
   absl::Duration group_timeout = absl::Seconds(300);
   int64_t max_staleness = 1;
   int64_t vocab_size = 0;
+  VersionGap version_gap;  // set when the learner resumed (see VersionGap)
+  // Called with ready() and the trajectories taken by TakeBatch and not yet
+  // committed whenever either changed (a group became complete, TakeBatch,
+  // CommitBatch), so flow control can tell the coordinator how far ahead of
+  // training the run is. Runs under the buffer's lock: it must not block or
+  // call the buffer.
+  std::function<void(int64_t ready, int64_t in_training)> on_ready_changed;
 };
 
 // Cumulative counts (LearnerAccounting). Every distinct id offered is exactly
@@ -62,7 +69,12 @@ struct Batch {
 //    can always complete rather than deadlock.
 //  - Groups: members with the same (group_id, group_attempt) form a unit once
 //    group_size of them arrived; a group still incomplete group_timeout after
-//    its first member is dropped (its members counted `dropped`).
+//    its first member is dropped (its members counted `dropped`). Verdicts
+//    are kept whole per group: a member found stale on arrival joins its
+//    group when other members are already in (the group's staleness is
+//    judged as a unit by TakeBatch), and a rejected member drops its group
+//    (members in and members still to come are counted `dropped`), since
+//    training on the survivors of a group biases its advantages.
 //  - TakeBatch hands out whole units and re-checks staleness against the
 //    current version (stale units are counted `stale`, never trained).
 // Thread-safe. Close() wakes every waiter; Offers then fail with UNAVAILABLE.
@@ -93,6 +105,9 @@ class TrajectoryBuffer {
 
   Accounting accounting() const;
   int64_t buffered() const;  // waiting (excluding a batch being trained)
+  // Of those, the trajectories in complete units (what TakeBatch can take);
+  // members of groups still incomplete are not counted.
+  int64_t ready() const;
   void Close();
 
   // What a checkpoint keeps: every id taken or refused (with its status),
@@ -116,6 +131,10 @@ class TrajectoryBuffer {
   // Adds a validated trajectory to its group; moves complete groups to ready_.
   void InsertLocked(trajectory::v1::Trajectory t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ExpireGroupsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int64_t ReadyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Steps the trajectory's oldest turn is behind the current version.
+  int64_t LagLocked(const trajectory::v1::Trajectory& t) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NotifyReadyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   learner::v1::IngestAck AckLocked(const std::string& id, learner::v1::AckStatus status,
                                    std::string reason, bool duplicate) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -128,6 +147,13 @@ class TrajectoryBuffer {
   // for the outcome instead of racing it.
   absl::flat_hash_map<std::string, int> pending_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Group> partial_ ABSL_GUARDED_BY(mu_);
+  // Groups that lost a member to rejection: members still to come are
+  // dropped. Forgotten after group_timeout or once every member was seen.
+  struct DeadGroup {
+    int seen = 0;
+    absl::Time since;
+  };
+  std::map<std::string, DeadGroup> dead_ ABSL_GUARDED_BY(mu_);
   std::deque<std::vector<trajectory::v1::Trajectory>> ready_ ABSL_GUARDED_BY(mu_);
   Accounting counts_ ABSL_GUARDED_BY(mu_);
   int64_t waiting_ ABSL_GUARDED_BY(mu_) = 0;      // in partial_ + ready_

@@ -120,7 +120,7 @@ TEST(TrajectoryBufferTest, RefusalsAreCountedAndAckedWithVersion) {
   EXPECT_EQ(ack->status(), ACK_STATUS_REJECTED);
   EXPECT_EQ(ack->policy_version(), 5);
   EXPECT_EQ(ack->step(), 5);
-  ack = buffer.Offer(MakeTrajectory("old", kVocab, 1, {}, 1.0, "g", 2, 0, /*version=*/2));
+  ack = buffer.Offer(MakeTrajectory("old", kVocab, 1, {}, 1.0, "h", 2, 0, /*version=*/2));
   EXPECT_EQ(ack->status(), ACK_STATUS_STALE);
   Trajectory err = Good("err");
   err.set_end_reason(trajectory::v1::END_REASON_ENV_ERROR);
@@ -153,6 +153,94 @@ TEST(TrajectoryBufferTest, StaleAtBatchFormationIsCounted) {
   buffer.SetProgress(2, 2);  // the group is now 2 versions behind (max 1)
   EXPECT_FALSE(buffer.TakeBatch(1, absl::Milliseconds(5)).has_value());
   EXPECT_EQ(buffer.accounting().stale, 2);
+}
+
+// The version moved on between two members' arrivals: the late member is
+// not refused alone (that would leave its group incomplete until it timed
+// out); the group is judged whole when a batch forms.
+TEST(TrajectoryBufferTest, AMemberStaleOnArrivalJoinsItsPartlyBufferedGroup) {
+  TrajectoryBuffer buffer(Options());
+  auto group = MakeGroup("g1", kVocab, 1, {1.0, 0.0});
+  ASSERT_EQ(buffer.Offer(group[0])->status(), ACK_STATUS_ACCEPTED);
+  buffer.SetProgress(2, 2);
+  ASSERT_EQ(buffer.Offer(group[1])->status(), ACK_STATUS_ACCEPTED);
+  EXPECT_EQ(buffer.ready(), 2);
+  EXPECT_FALSE(buffer.TakeBatch(1, absl::Milliseconds(5)).has_value());
+  const Accounting a = buffer.accounting();
+  EXPECT_EQ(a.stale, 2);
+  EXPECT_EQ(a.buffered, 0);
+  // A group whose first member is already stale is refused member by member.
+  auto late = MakeGroup("g2", kVocab, 2, {1.0, 0.0});
+  EXPECT_EQ(buffer.Offer(late[0])->status(), ACK_STATUS_STALE);
+  EXPECT_EQ(buffer.Offer(late[1])->status(), ACK_STATUS_STALE);
+  EXPECT_EQ(buffer.accounting().stale, 4);
+}
+
+// A rejected member drops its group: members already in and those still to
+// come are counted dropped, and nothing of it waits for the group timeout.
+TEST(TrajectoryBufferTest, ARejectedMemberDropsItsWholeGroup) {
+  TrajectoryBuffer buffer(Options(/*group_size=*/3));
+  auto group = MakeGroup("g1", kVocab, 1, {1.0, 0.0, 1.0});
+  for (auto& t : group) t.set_group_size(3);
+  group[1].set_final_reward(NAN);
+  ASSERT_EQ(buffer.Offer(group[0])->status(), ACK_STATUS_ACCEPTED);
+  EXPECT_EQ(buffer.Offer(group[1])->status(), ACK_STATUS_REJECTED);
+  auto last = buffer.Offer(group[2]);
+  EXPECT_EQ(last->status(), ACK_STATUS_ACCEPTED);
+  EXPECT_THAT(last->reason(), HasSubstr("group was rejected"));
+  const Accounting a = buffer.accounting();
+  EXPECT_EQ(a.received, 3);
+  EXPECT_EQ(a.rejected, 1);
+  EXPECT_EQ(a.dropped, 2);
+  EXPECT_EQ(a.buffered, 0);
+  // Another group is unaffected.
+  auto next = MakeGroup("g2", kVocab, 2, {1.0, 0.0, 0.0});
+  for (auto& t : next) {
+    t.set_group_size(3);
+    ASSERT_EQ(buffer.Offer(t)->status(), ACK_STATUS_ACCEPTED);
+  }
+  EXPECT_TRUE(buffer.TakeBatch(1, absl::Milliseconds(10)).has_value());
+}
+
+TEST(TrajectoryBufferTest, ReportsReadyAndInTrainingCountsAsTheyChange) {
+  BufferOptions o = Options();
+  std::vector<std::pair<int64_t, int64_t>> seen;
+  o.on_ready_changed = [&seen](int64_t ready, int64_t in_training) { seen.emplace_back(ready, in_training); };
+  TrajectoryBuffer buffer(o);
+  auto group = MakeGroup("g1", kVocab, 1, {1.0, 0.0});
+  ASSERT_TRUE(buffer.Offer(group[0]).ok());
+  EXPECT_TRUE(seen.empty());  // a partial group is not ready
+  ASSERT_TRUE(buffer.Offer(group[1]).ok());
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen.back(), std::make_pair(int64_t{2}, int64_t{0}));
+  auto batch = buffer.TakeBatch(1, absl::Milliseconds(10));
+  ASSERT_TRUE(batch.has_value());
+  EXPECT_EQ(seen.back(), std::make_pair(int64_t{0}, int64_t{2}));
+  buffer.CommitBatch(*batch);
+  EXPECT_EQ(seen.back(), std::make_pair(int64_t{0}, int64_t{0}));
+}
+
+// After resuming from the checkpoint of version 10 with up to 5 versions
+// published after it (lost), the learner is at version 16 (the checkpoint's
+// weights): version 10 is 0 steps behind, 9 one, the lost 11..15 stale.
+TEST(TrajectoryBufferTest, VersionsLostInALearnerRestartAreStaleOthersKeepTheirLag) {
+  BufferOptions o = Options();
+  o.version_gap.base = 10;
+  o.version_gap.size = 5;
+  TrajectoryBuffer buffer(o);
+  buffer.SetProgress(16, 10);
+  auto at = [](const std::string& g, int64_t version) { return MakeGroup(g, kVocab, 1, {1.0, 0.0}, {}, version); };
+  for (auto& t : at("g10", 10)) ASSERT_EQ(buffer.Offer(t)->status(), ACK_STATUS_ACCEPTED);
+  for (auto& t : at("g9", 9)) ASSERT_EQ(buffer.Offer(t)->status(), ACK_STATUS_ACCEPTED);
+  for (auto& t : at("g8", 8)) EXPECT_EQ(buffer.Offer(t)->status(), ACK_STATUS_STALE);
+  auto lost = buffer.Offer(at("g13", 13)[0]);
+  EXPECT_EQ(lost->status(), ACK_STATUS_STALE);
+  EXPECT_THAT(lost->reason(), HasSubstr("weights are lost"));
+  for (auto& t : at("g16", 16)) ASSERT_EQ(buffer.Offer(t)->status(), ACK_STATUS_ACCEPTED);
+  EXPECT_EQ(buffer.Offer(at("g17", 17)[0])->status(), ACK_STATUS_REJECTED);  // never issued
+  auto batch = buffer.TakeBatch(3, absl::Milliseconds(10));
+  ASSERT_TRUE(batch.has_value());
+  EXPECT_EQ(batch->staleness_counts, (std::map<int64_t, int64_t>{{0, 4}, {1, 2}}));
 }
 
 TEST(TrajectoryBufferTest, FullBufferBlocksTheSenderUntilRoom) {

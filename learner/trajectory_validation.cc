@@ -104,7 +104,15 @@ ValidationResult ValidateTrajectory(const trajectory::v1::Trajectory& t,
     }
   }
   ValidationResult ok;
-  ok.lag = limits.current_version - OldestVersion(t);
+  const int64_t oldest = OldestVersion(t);
+  if (limits.gap.Lost(oldest)) {
+    return {Verdict::kStale,
+            absl::StrCat("stale: policy version ", oldest,
+                         " was published after the checkpoint the learner resumed from; its "
+                         "weights are lost"),
+            limits.max_staleness + 1};
+  }
+  ok.lag = limits.gap.Lag(limits.current_version, oldest);
   if (ok.lag > limits.max_staleness) {
     return {Verdict::kStale,
             absl::StrCat("stale: ", ok.lag, " versions behind (max_staleness ",

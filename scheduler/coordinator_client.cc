@@ -246,10 +246,13 @@ void CoordinatorClient::Loop() {
   absl::MutexLock lock(&mu_);
   absl::Time next_beat = absl::Now() + heartbeat_interval_;
   while (!stop_) {
-    auto wake = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_ || dispatch_pending_; };
+    auto wake = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return stop_ || dispatch_pending_ || beat_soon_;
+    };
     mu_.AwaitWithDeadline(absl::Condition(&wake), next_beat);
     if (stop_) break;
-    const bool due = absl::Now() >= next_beat;
+    const bool due = beat_soon_ || absl::Now() >= next_beat;
+    beat_soon_ = false;
     mu_.Unlock();
     if (due) Beat();
     DispatchListeners();
@@ -279,6 +282,11 @@ int32_t CoordinatorClient::MaxTurnsFor(const std::string& env) const {
   return HorizonFor(directives_.horizon(), env);
 }
 
+int64_t CoordinatorClient::policy_version() const {
+  absl::MutexLock lock(&mu_);
+  return directives_.policy_version();
+}
+
 bool CoordinatorClient::paused() const {
   absl::MutexLock lock(&mu_);
   return directives_.paused();
@@ -297,6 +305,11 @@ bool CoordinatorClient::connected() const {
 void CoordinatorClient::SetLoad(pb::ComponentLoad load) {
   absl::MutexLock lock(&mu_);
   load_ = std::move(load);
+}
+
+void CoordinatorClient::BeatSoon() {
+  absl::MutexLock lock(&mu_);
+  beat_soon_ = true;
 }
 
 void CoordinatorClient::CompleteGroups(const std::vector<std::string>& group_ids) {

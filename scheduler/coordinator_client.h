@@ -83,6 +83,8 @@ class CoordinatorClient {
   std::string component_id() const;
   pb::Directives directives() const;
   int32_t MaxTurnsFor(const std::string& env) const;
+  // The learner's latest published version, as of the last answer.
+  int64_t policy_version() const;
   bool paused() const;
   // 1 after Connect, +1 for every re-registration.
   int64_t registrations() const;
@@ -92,6 +94,9 @@ class CoordinatorClient {
   // Load reported with every heartbeat (queue depths, idle ratio, per env
   // server usage).
   void SetLoad(pb::ComponentLoad load);
+  // Sends a heartbeat (with the current load) now instead of at the next
+  // interval, e.g. when a learner's buffer changed while it waits for data.
+  void BeatSoon();
   // Finished task groups, sent with the next heartbeat or GetTasks call
   // (also after registering again: a late completion spares its group a
   // rerun on another actor).
@@ -150,6 +155,7 @@ class CoordinatorClient {
   pb::Directives dispatched_ ABSL_GUARDED_BY(mu_);  // what listeners last saw
   bool dispatch_pending_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool beat_soon_ ABSL_GUARDED_BY(mu_) = false;  // BeatSoon() asked for a beat
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

@@ -175,6 +175,29 @@ TEST(CoordinatorClientTest, CompletedGroupsTravelWithTheNextCall) {
   EXPECT_EQ(coordinator.Find(status, actor->component_id())->outstanding_groups(), 2);
 }
 
+// BeatSoon sends the load at once rather than after the (here hour-long)
+// heartbeat interval.
+TEST(CoordinatorClientTest, BeatSoonSendsTheLoadNow) {
+  Coordinator coordinator(absl::Hours(1));
+  auto learner = Connect(Options(coordinator.address(), pb::ROLE_LEARNER, "127.0.0.1:6001"));
+  ASSERT_TRUE(learner);
+  pb::ComponentLoad load;
+  (*load.mutable_queue_depths())[kReadyGroupsDepth] = 7;
+  learner->SetLoad(load);
+  learner->BeatSoon();
+  const absl::Time deadline = absl::Now() + kWait;
+  int64_t seen = -1;
+  while (absl::Now() < deadline && seen != 7) {
+    const pb::RunStatus status = coordinator.service().Status();
+    const pb::ComponentStatus* c = coordinator.Find(status, learner->component_id());
+    if (c != nullptr && c->load().queue_depths().count(kReadyGroupsDepth) > 0) {
+      seen = c->load().queue_depths().at(kReadyGroupsDepth);
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(seen, 7);
+}
+
 TEST(CoordinatorClientTest, CloseReportsFinishedGroupsThenDeregisters) {
   Coordinator coordinator(absl::Hours(1));
   auto env = Options(coordinator.address(), pb::ROLE_ENV_SERVER, "127.0.0.1:5001");

@@ -177,6 +177,8 @@ grpc::Status CoordinatorService::ReportProgress(grpc::ServerContextBase* context
   // curriculum sees the step once.
   const bool repeat = progress_.has_report() && req->step() == progress_.step();
   progress_.Add(*req, clock_->Now());
+  max_groups_ahead_ = req->max_groups_ahead();
+  learner_buffered_groups_ = req->buffered_groups();
   std::vector<pb::StageChange> changes;
   if (!repeat) {
     Curriculum::StepSuccess success;

@@ -132,7 +132,7 @@ pb::Directives CoordinatorService::DirectivesLocked() const {
 void CoordinatorService::QueueTaskFetchesLocked(const Component& c) {
   if (c.role != pb::ROLE_ENV_SERVER || fetcher_ == nullptr || shutting_down_) return;
   for (const std::string& env : c.capabilities.envs()) {
-    if (!sampler_.Knows(env) || fetching_.count(env) > 0) continue;
+    if (!sampler_.Knows(env) || fetching_.count(env) > 0 || refused_.count(env) > 0) continue;
     if (sampler_.HasTasks(env) && unverified_.count(env) == 0) continue;
     fetching_.insert(env);
     fetch_queue_.push_back(Fetch{c.address, env});
@@ -220,6 +220,26 @@ void CoordinatorService::TakeFetchedLocked(const std::string& address, const std
     return;
   }
   if (sampler_.HasTasks(env)) return;
+  const std::vector<std::string> types = sampler_.TaskTypesOf(env);
+  if (!types.empty()) {
+    std::set<std::string> offered;
+    for (const EnvTask& t : *tasks) offered.insert(t.task_type);
+    std::vector<std::string> missing;
+    *tasks = FilterByTaskTypes(*std::move(tasks), types, &missing);
+    if (!missing.empty()) {
+      // Logged once: the list is fetched again only while the env has no tasks.
+      Log()->error("env '{}': envs[].task_types names {} that the env server at {} has no "
+                   "train tasks of (it offers: {}){}",
+                   env, absl::StrJoin(missing, ", "), address, absl::StrJoin(offered, ", "),
+                   tasks->empty() ? "; the env gets no tasks: fix its task_types in the config"
+                                  : "; the other types are used");
+    }
+    if (tasks->empty()) {
+      refused_.insert(env);
+      BumpLocked();
+      return;
+    }
+  }
   size_t count = tasks->size();
   absl::Status set = sampler_.SetTasks(env, *std::move(tasks));
   if (set.ok()) {
@@ -297,6 +317,17 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContextBase* context,
   CompleteGroupsLocked(req->component_id(), req->completed_group_ids());
   const Component* c = *registry_.Get(req->component_id());
   if (c->role == pb::ROLE_ACTOR && req->has_load()) accounting_.OnActorLoad(c->id, load);
+  // A learner waiting for data says how many groups it still holds ready
+  // (stale ones leave its buffer between steps): the flow-control window
+  // must not count groups it no longer has, or no actor would get work.
+  if (c->role == pb::ROLE_LEARNER && req->has_load()) {
+    if (auto it = load.queue_depths().find(kReadyGroupsDepth); it != load.queue_depths().end()) {
+      learner_buffered_groups_ = it->second;
+    }
+    if (auto it = load.queue_depths().find(kMaxGroupsAheadDepth); it != load.queue_depths().end()) {
+      max_groups_ahead_ = it->second;
+    }
+  }
   QueueTaskFetchesLocked(*c);
   *resp->mutable_directives() = DirectivesLocked();
   resp->set_lease_ms(absl::ToInt64Milliseconds(options_.registry.lease));

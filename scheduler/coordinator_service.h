@@ -246,6 +246,13 @@ class CoordinatorService final : public CoordinatorRawBase {
   // Task entries of every actor's unfinished groups plus the waiting ones.
   size_t TrackedTasksLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::map<std::string, uint64_t> round_robin_ ABSL_GUARDED_BY(mu_);  // by env
+  // Flow control from the learner's last report (ReportProgressRequest):
+  // no group is handed out while this many are ahead of training (0: no
+  // limit); the learner's buffered groups count towards it.
+  int64_t max_groups_ahead_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t learner_buffered_groups_ ABSL_GUARDED_BY(mu_) = 0;
+  // Groups handed out and not trained yet, as the flow control counts them.
+  int64_t GroupsAheadLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
   int64_t revision_ ABSL_GUARDED_BY(mu_) = 0;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
@@ -258,7 +265,8 @@ class CoordinatorService final : public CoordinatorRawBase {
   // Envs whose task list from config waits for the check against an env
   // server's train list; they get no tasks until it ran.
   std::set<std::string> unverified_ ABSL_GUARDED_BY(mu_);
-  // Envs none of whose configured tasks is a train task of their server.
+  // Envs none of whose configured tasks is a train task of their server, or
+  // whose `task_types` match no fetched task; never fetched again.
   std::set<std::string> refused_ ABSL_GUARDED_BY(mu_);
   std::thread fetch_thread_;  // started in Create when there is a fetcher
 };

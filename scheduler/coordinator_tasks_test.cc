@@ -259,6 +259,81 @@ TEST_F(CoordinatorServiceTest, TasksAreFetchedFromEnvServersWhenConfigHasNone) {
   }
 }
 
+// `envs[i].task_types` keeps only the fetched tasks of those types; a type the
+// server does not offer leaves the env refused when nothing else is left.
+TEST_F(CoordinatorServiceTest, TaskTypesRestrictTheFetchedTrainList) {
+  CoordinatorOptions o = DefaultOptions();
+  o.envs = {{"maze", 1.0, {}, {"open4"}}, {"webshop", 1.0, {}, {"nosuch"}}};
+  o.curriculum.per_env.clear();
+  Start(o, nullptr,
+        {{"maze", {{"open4/train/0", "open4"}, {"walls/train/0", "walls"},
+                   {"open4/train/1", "open4"}}},
+         {"webshop", {{"shop/train/0", "shop"}}}});
+  std::string actor = Register(pb::ROLE_ACTOR, "");
+  Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5003", {"maze", "webshop"});
+  ASSERT_TRUE(service_->WaitForTaskFetches(absl::Seconds(20)));
+  pb::GetTasksResponse resp;
+  ASSERT_TRUE(GetTasks(actor, 8, 1, &resp).ok());
+  ASSERT_EQ(resp.groups_size(), 8);
+  for (const auto& g : resp.groups()) {
+    EXPECT_EQ(g.tasks(0).env(), "maze");
+    EXPECT_EQ(g.tasks(0).task_type(), "open4") << g.tasks(0).task_id();
+  }
+  pb::RunStatus status = Status();
+  for (const auto& e : status.envs()) {
+    if (e.env() == "maze") EXPECT_EQ(e.train_tasks(), 2);
+    if (e.env() == "webshop") EXPECT_EQ(e.tasks_state(), "refused");
+  }
+  // Refused for good: a later heartbeat does not fetch (and log) again.
+  const int calls = fetcher_->calls_.load();
+  Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5004", {"webshop"});
+  ASSERT_TRUE(service_->WaitForTaskFetches(absl::Seconds(20)));
+  EXPECT_EQ(fetcher_->calls_.load(), calls);
+}
+
+// curriculum.solvable: at horizon h only tasks with min_turns + slack <= h
+// (and those of unknown length) are handed out; status counts them; the pool
+// widens when the stage moves on.
+TEST_F(CoordinatorServiceTest, SolvableStagesHandOutOnlyTasksThatFitTheHorizon) {
+  CoordinatorOptions o = DefaultOptions();
+  // babyai: the env the fixture's Progress() reports on.
+  o.envs = {{"maze", 1.0, {}}, {"babyai", 1.0, Tasks("ba", 2)}};
+  o.curriculum.per_env.clear();
+  o.curriculum.default_track = {{4, 8}, {0, 100}};
+  o.curriculum.solvable.enabled = true;
+  o.curriculum.solvable.slack = 1;
+  Start(o, nullptr,
+        {{"maze", {{"m/train/0", "t", 2}, {"m/train/1", "t", 3}, {"m/train/2", "t", 6},
+                   {"m/train/3", "t", 0}}}});
+  std::string actor = Register(pb::ROLE_ACTOR, "");
+  std::string learner = Register(pb::ROLE_LEARNER, "127.0.0.1:6000");
+  Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5003", {"maze"});
+  ASSERT_TRUE(service_->WaitForTaskFetches(absl::Seconds(20)));
+  auto handed = [&]() {
+    std::set<std::string> ids;
+    pb::GetTasksResponse resp;
+    EXPECT_TRUE(GetTasks(actor, 24, 1, &resp).ok());
+    for (const auto& g : resp.groups()) {
+      if (g.tasks(0).env() == "maze") ids.insert(g.tasks(0).task_id());
+    }
+    return ids;
+  };
+  // Horizon 4, slack 1: min_turns <= 3.
+  EXPECT_EQ(handed(), (std::set<std::string>{"m/train/0", "m/train/1", "m/train/3"}));
+  auto maze_stats = [&]() {
+    const pb::RunStatus status = Status();
+    for (const auto& e : status.envs()) {
+      if (e.env() == "maze") return e;
+    }
+    return pb::EnvWindowStats();
+  };
+  EXPECT_EQ(maze_stats().tasks_fitting_horizon(), 2);
+  EXPECT_EQ(maze_stats().tasks_unknown_length(), 1);
+  ASSERT_TRUE(Progress(learner, 100).ok());  // fixed schedule: stage 1, horizon 8
+  EXPECT_EQ(handed(), (std::set<std::string>{"m/train/0", "m/train/1", "m/train/2", "m/train/3"}));
+  EXPECT_EQ(maze_stats().tasks_fitting_horizon(), 3);
+}
+
 // A task list from config is handed out only once checked against the env
 // server's train list, and only the ids on it.
 TEST_F(CoordinatorServiceTest, ConfigTasksAreCheckedAgainstTheServersTrainList) {
@@ -328,6 +403,71 @@ TEST_F(CoordinatorServiceTest, AFailedCheckHoldsTheConfigTasksAndIsRetried) {
   ASSERT_TRUE(service_->WaitForTaskFetches(absl::Seconds(20)));
   EXPECT_EQ(fetcher_->calls_.load(), 2);  // tried again on the beat
   EXPECT_EQ(GetTasks(actor, 1, 1, &resp).error_code(), StatusCode::UNAVAILABLE);
+}
+
+}  // namespace
+}  // namespace agentgym::scheduler
+
+namespace agentgym::scheduler {
+namespace {
+
+using testing::CoordinatorServiceTest;
+
+// Flow control: past the learner's window of groups ahead of training
+// (held by actors, waiting for reassignment, or ready at the learner), no
+// group is handed out; completions and a learner that trains free room.
+TEST_F(CoordinatorServiceTest, NoGroupsPastTheLearnersWindowAheadOfTraining) {
+  Start();
+  Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5001", {"textcraft"});
+  const std::string learner = Register(pb::ROLE_LEARNER, "127.0.0.1:6001");
+  const std::string actor = Register(pb::ROLE_ACTOR, "");
+  auto learner_beat = [&](int64_t ready, int64_t window) {
+    pb::HeartbeatRequest beat;
+    beat.set_component_id(learner);
+    (*beat.mutable_load()->mutable_queue_depths())[kReadyGroupsDepth] = ready;
+    (*beat.mutable_load()->mutable_queue_depths())[kMaxGroupsAheadDepth] = window;
+    pb::HeartbeatResponse hb;
+    ASSERT_TRUE(stub_->Heartbeat(Ctx().get(), beat, &hb).ok());
+  };
+  // No window yet: as many as asked.
+  pb::GetTasksResponse resp;
+  ASSERT_TRUE(GetTasks(actor, 3, 2, &resp).ok());
+  EXPECT_EQ(resp.groups_size(), 3);
+  // A window of 4 with 3 held by the actor: one more.
+  learner_beat(/*ready=*/0, /*window=*/4);
+  ASSERT_TRUE(GetTasks(actor, 3, 2, &resp).ok());
+  ASSERT_EQ(resp.groups_size(), 1);
+  const std::string last = resp.groups(0).group_id();
+  ASSERT_TRUE(GetTasks(actor, 3, 2, &resp).ok());
+  EXPECT_EQ(resp.groups_size(), 0);
+  EXPECT_TRUE(resp.has_directives());
+  // The actor finishes a group; the learner now holds it ready: still full.
+  pb::GetTasksRequest req;
+  req.set_component_id(actor);
+  req.set_num_groups(3);
+  req.set_group_size(2);
+  req.add_completed_group_ids(last);
+  learner_beat(/*ready=*/1, /*window=*/4);
+  ASSERT_TRUE(stub_->GetTasks(Ctx().get(), req, &resp).ok());
+  EXPECT_EQ(resp.groups_size(), 0);
+  // The learner took it into a batch: room for one.
+  learner_beat(/*ready=*/0, /*window=*/4);
+  ASSERT_TRUE(GetTasks(actor, 3, 2, &resp).ok());
+  EXPECT_EQ(resp.groups_size(), 1);
+  // A trained step's report sets the window too (0: no limit).
+  pb::ReportProgressRequest progress;
+  progress.set_component_id(learner);
+  progress.set_step(1);
+  progress.set_policy_version(1);
+  progress.set_max_groups_ahead(0);
+  pb::ReportProgressResponse ignored;
+  ASSERT_TRUE(stub_->ReportProgress(Ctx().get(), progress, &ignored).ok());
+  ASSERT_TRUE(GetTasks(actor, 3, 2, &resp).ok());
+  EXPECT_EQ(resp.groups_size(), 3);
+  progress.set_step(2);
+  progress.set_max_groups_ahead(-1);
+  EXPECT_EQ(stub_->ReportProgress(Ctx().get(), progress, &ignored).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace

@@ -19,6 +19,8 @@ absl::Status ProgressWindow::Validate(const pb::ReportProgressRequest& r) {
   if (r.step() < 0) return Negative("step", r.step());
   if (r.policy_version() < 0) return Negative("policy_version", r.policy_version());
   if (r.tokens_trained() < 0) return Negative("tokens_trained", r.tokens_trained());
+  if (r.max_groups_ahead() < 0) return Negative("max_groups_ahead", r.max_groups_ahead());
+  if (r.buffered_groups() < 0) return Negative("buffered_groups", r.buffered_groups());
   const pb::Accounting& a = r.accounting();
   for (auto [name, v] : {std::pair<const char*, int64_t>{"accounting.produced", a.produced()},
                          {"accounting.trained", a.trained()},

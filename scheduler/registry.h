@@ -22,6 +22,12 @@ namespace pb = ::agentgym::coordinator::v1;
 // uses of the same codes (an unknown horizon track is NOT_FOUND too) are told
 // apart without reading messages. The phrases stay in the messages for people.
 inline constexpr char kRegisterAgainMetadataKey[] = "agentgym-register-again";
+// A learner's heartbeat queue depths for flow control (see
+// ReportProgressRequest.max_groups_ahead): complete groups waiting in its
+// buffer, and its window, so the window holds from the learner's first beat
+// rather than from its first trained step.
+inline constexpr char kReadyGroupsDepth[] = "ready_groups";
+inline constexpr char kMaxGroupsAheadDepth[] = "max_groups_ahead";
 inline constexpr char kRegisterAgainHint[] = "register again";
 inline constexpr char kUnknownComponentHint[] = "unknown component id";
 

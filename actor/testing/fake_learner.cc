@@ -23,12 +23,33 @@ grpc::Status FakeLearner::Ingest(grpc::ServerContext* ctx,
       ack.set_status(lpb::ACK_STATUS_ACCEPTED);
       ack.set_duplicate(!taken_.insert(id).second);
       if (ack.duplicate()) ++duplicates_;
+      if (!ack.duplicate()) taken_at_[id] = step_;
       ack.set_policy_version(version_);
+      ack.set_step(step_);
+      ack.set_checkpoint_step(checkpoint_step_);
       ++acks_;
     }
     if (!stream->Write(ack)) break;
   }
   return grpc::Status::OK;
+}
+
+void FakeLearner::SetSteps(int64_t step, int64_t checkpoint_step) {
+  absl::MutexLock lock(&mu_);
+  step_ = step;
+  checkpoint_step_ = checkpoint_step;
+}
+
+void FakeLearner::ForgetUncheckpointed() {
+  absl::MutexLock lock(&mu_);
+  for (auto it = taken_at_.begin(); it != taken_at_.end();) {
+    if (it->second >= checkpoint_step_) {
+      taken_.erase(it->first);
+      it = taken_at_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 grpc::Status FakeLearner::GetVersion(grpc::ServerContext*, const lpb::GetVersionRequest*,

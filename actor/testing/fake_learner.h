@@ -32,6 +32,12 @@ class FakeLearner : public learner::v1::Learner::Service {
   // but neither taken nor acked, as by a learner about to crash. -1: no limit.
   void SetAckLimit(int64_t limit);
   void SetPolicyVersion(int64_t v);
+  // What acks say: the learner step a trajectory is taken at, and the step of
+  // the latest checkpoint (default 0 and 1: everything is durable at once).
+  void SetSteps(int64_t step, int64_t checkpoint_step);
+  // Plays a restart from the latest checkpoint: forgets the ids taken at a
+  // step no checkpoint covers (step >= checkpoint_step).
+  void ForgetUncheckpointed();
   void SetWeights(int64_t version, std::map<std::string, torch::Tensor> tensors);
   // Serve a manifest whose first tensor has a wrong shape.
   void SetCorruptShapes(bool corrupt);
@@ -54,6 +60,9 @@ class FakeLearner : public learner::v1::Learner::Service {
   int64_t duplicates_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t version_ ABSL_GUARDED_BY(mu_) = 0;
   std::set<std::string> taken_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> taken_at_ ABSL_GUARDED_BY(mu_);  // id -> step
+  int64_t step_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t checkpoint_step_ ABSL_GUARDED_BY(mu_) = 1;
   int64_t weights_version_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, torch::Tensor> weights_ ABSL_GUARDED_BY(mu_);
   bool corrupt_ ABSL_GUARDED_BY(mu_) = false;
