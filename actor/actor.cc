@@ -87,6 +87,11 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(ActorRunOptions options) {
   eo.max_episodes = o.max_episodes;
   scheduler::CoordinatorClient* client = actor->coordinator_.get();
   eo.horizon = [client](const std::string& env) { return client->MaxTurnsFor(env); };
+  // Every GetTasks answer carries the learner's latest version: groups just
+  // handed out wait for those weights rather than start on older ones.
+  if (actor->puller_ != nullptr) {
+    eo.latest_version = [client] { return client->policy_version(); };
+  }
   EngineHooks hooks;
   hooks.on_load = [self](const EngineStats& s) { self->OnLoad(s); };
   AG_ASSIGN_OR_RETURN(actor->engine_,

@@ -16,7 +16,8 @@ absl::Status AtLeast(const std::string& key, int64_t value, int64_t min) {
 absl::StatusOr<ActorConfig> ActorConfigFromConfig(const Config& config) {
   AG_RETURN_IF_ERROR(config.ExpectOnlyKeys(
       "actor", {"concurrent_episodes", "groups_per_request", "max_new_tokens", "temperature", "top_k", "top_p",
-                "max_context", "group_retries", "max_unacked", "env_timeout_ms", "system_prompt"}));
+                "max_context", "group_retries", "max_unacked", "env_timeout_ms", "system_prompt",
+                "step_truncated_turns", "state_action_format"}));
   ActorConfig c;
   EngineOptions& e = c.engine;
   AG_ASSIGN_OR_RETURN(c.model_dir, config.GetOr<std::string>("model.dir", ""));
@@ -32,6 +33,11 @@ absl::StatusOr<ActorConfig> ActorConfigFromConfig(const Config& config) {
   AG_RETURN_IF_ERROR(AtLeast("actor.groups_per_request", e.groups_per_request, 0));
   AG_ASSIGN_OR_RETURN(e.max_new_tokens, config.GetOr<int>("actor.max_new_tokens", 32));
   AG_RETURN_IF_ERROR(AtLeast("actor.max_new_tokens", e.max_new_tokens, 1));
+  AG_ASSIGN_OR_RETURN(e.step_truncated_turns, config.GetOr<bool>("actor.step_truncated_turns", true));
+  if (config.Has("actor.state_action_format")) {
+    AG_ASSIGN_OR_RETURN(bool state, config.Get<bool>("actor.state_action_format"));
+    e.state_action_format = state;
+  }
   AG_ASSIGN_OR_RETURN(e.temperature, config.GetOr<float>("actor.temperature", 1.0f));
   AG_ASSIGN_OR_RETURN(e.top_k, config.GetOr<int64_t>("actor.top_k", 0));
   AG_RETURN_IF_ERROR(AtLeast("actor.top_k", e.top_k, 0));

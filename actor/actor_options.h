@@ -14,7 +14,7 @@ namespace agentgym::actor {
 //   model.dir, model.device (cpu), model.dtype (float32), model.intra_op_threads (1)
 //   actor.{concurrent_episodes, groups_per_request, max_new_tokens, temperature,
 //          top_k, top_p, max_context, group_retries, max_unacked, env_timeout_ms,
-//          system_prompt}
+//          system_prompt, step_truncated_turns, state_action_format}
 //   algorithm.group_size (1)
 struct ActorConfig {
   std::string model_dir;

@@ -76,7 +76,8 @@ policy::SamplingParams EpisodeEngine::ParamsFor(const Episode& ep) const {
 std::string EpisodeEngine::SystemPrompt(const std::string& env) const {
   std::string base = options_.system_prompt.has_value() ? *options_.system_prompt : bundle_->system_prompt;
   std::optional<env::v1::EnvInfo> info = pool_->CachedInfo(env);
-  if (info.has_value() && !info->action_format().empty()) {
+  const bool state_format = options_.state_action_format.value_or(bundle_->state_action_format);
+  if (state_format && info.has_value() && !info->action_format().empty()) {
     absl::StrAppend(&base, base.empty() ? "" : "\n\n", "Answer each turn with exactly one action. Action format: ",
                     info->action_format());
   }
@@ -238,7 +239,10 @@ void EpisodeEngine::OnTurnFinished(Episode& ep) {
     ++stats_.turns;
   }
   const int32_t eot = bundle_->chat->end_of_turn_id();
-  if (r->finish_reason != policy::FinishReason::kStopToken || r->tokens.empty() || r->tokens.back() != eot) {
+  const bool ended_turn =
+      r->finish_reason == policy::FinishReason::kStopToken && !r->tokens.empty() && r->tokens.back() == eot;
+  const bool truncated = r->finish_reason == policy::FinishReason::kMaxNewTokens;
+  if (!ended_turn && !(truncated && options_.step_truncated_turns)) {
     const bool full = r->finish_reason == policy::FinishReason::kMaxLength;
     EndEpisode(ep, full ? tpb::END_REASON_CONTEXT_FULL : tpb::END_REASON_TOKEN_BUDGET,
                full ? "the agent turn filled the context"
@@ -246,7 +250,8 @@ void EpisodeEngine::OnTurnFinished(Episode& ep) {
                                    " without an end of turn"));
     return;
   }
-  std::vector<int32_t> action_ids(r->tokens.begin(), r->tokens.end() - 1);
+  ep.close_turn = !ended_turn;
+  std::vector<int32_t> action_ids(r->tokens.begin(), r->tokens.end() - (ended_turn ? 1 : 0));
   absl::StatusOr<std::string> text = bundle_->tokenizer->Decode(action_ids);
   if (!text.ok()) {
     EndEpisode(ep, tpb::END_REASON_CANCELLED, absl::StrCat("decoding the action: ", text.status().message()));
@@ -305,6 +310,10 @@ void EpisodeEngine::OnStepped(Episode& ep, absl::StatusOr<env::v1::StepResult> r
     return EndEpisode(ep, tpb::END_REASON_ENV_ERROR,
                       absl::StrCat("rendering the observation: ", next.status().message()));
   }
+  // A truncated agent turn is closed by the template, as if the policy had
+  // ended it: AppendTurn continues a context that ends with end of turn.
+  if (ep.close_turn) next->ids.insert(next->ids.begin(), bundle_->chat->end_of_turn_id());
+  ep.close_turn = false;
   std::vector<int64_t> ids(next->ids.begin(), next->ids.end());
   absl::Status s = generator_->Extend(ep.seq_id, ids);
   if (s.code() == absl::StatusCode::kOutOfRange) return EndEpisode(ep, tpb::END_REASON_CONTEXT_FULL, s.ToString());

@@ -41,6 +41,10 @@ struct EpisodeEngine::Episode {
   int64_t seq_id = -1;
   std::string instruction, first_observation;
   int32_t recommended_max_turns = 0;
+  // The last agent turn stopped at max_new_tokens without an end of turn:
+  // the chat format's end-of-turn token is added (not sampled, masked)
+  // before the next observation.
+  bool close_turn = false;
   tpb::Trajectory traj;
   int64_t turn_version = 0;
   absl::Time turn_start;

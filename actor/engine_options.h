@@ -24,6 +24,13 @@ struct EngineOptions {
   int group_size_hint = 1;
   // Sampling of agent turns (temperature <= 0: greedy).
   int max_new_tokens = 32;
+  // A turn that reaches max_new_tokens without an end of turn: true sends
+  // its text as the action anyway (the env judges it; usually an invalid
+  // action that spends the turn), as AgentGym-RL does with truncated
+  // responses; false ends the episode (end reason token_budget). Sending it
+  // keeps a random-init policy's episodes going long enough to find a
+  // reward at all.
+  bool step_truncated_turns = true;
   float temperature = 1.0f;
   int64_t top_k = 0;
   float top_p = 1.0f;
@@ -39,10 +46,24 @@ struct EngineOptions {
   // Overrides the model directory's system prompt (the env's action format
   // is appended to it).
   std::optional<std::string> system_prompt;
+  // Whether the system prompt states the env's action format; unset: what
+  // the model directory says (PolicyBundle::state_action_format). A policy
+  // trained from scratch cannot read it, and its ~40 tokens would be most
+  // of every prompt it computes; a pretrained model needs it.
+  std::optional<bool> state_action_format;
   // The horizon of a new episode of `env` (e.g. CoordinatorClient::
   // MaxTurnsFor); <= 0 falls back to the task's max_turns, then to the env's
   // recommended_max_turns. Called on the scheduler thread.
   std::function<int32_t(const std::string& env)> horizon;
+  // The newest policy version known to be published (e.g. the
+  // coordinator's directives); null: not known. While it is newer than the
+  // weights the engine generates with, no new group starts (running
+  // episodes go on) until the new weights are swapped in or weight_wait
+  // passes: a group started on the old weights would reach the learner a
+  // version staler than needed, and be dropped under a tight staleness
+  // bound. Called on the scheduler thread.
+  std::function<int64_t()> latest_version;
+  absl::Duration weight_wait = absl::Seconds(5);
   // Prefill a group's shared prompt once and fork it (Generator::Prefill /
   // Fork); false computes each member's prompt on its own (same tokens).
   bool share_prefix = true;

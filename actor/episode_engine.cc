@@ -110,6 +110,8 @@ void EpisodeEngine::FetchLoop() {
   auto log = GetLogger("actor");
   absl::Duration backoff = absl::Milliseconds(50);
   const absl::Duration max_backoff = absl::Seconds(2);
+  absl::Duration empty_backoff = absl::Milliseconds(10);
+  const absl::Duration max_empty_backoff = absl::Milliseconds(200);
   auto wait = [&](absl::Duration d) {
     absl::MutexLock lock(&fetch_mu_);
     auto stop = [this]() ABSL_SHARED_LOCKS_REQUIRED(fetch_mu_) { return fetch_stop_; };
@@ -138,10 +140,14 @@ void EpisodeEngine::FetchLoop() {
       continue;
     }
     if (got->empty()) {
-      wait(backoff);
-      backoff = std::min(backoff * 2, max_backoff);
+      // Nothing to hand out now (the learner's window of groups ahead of
+      // training is full, or the run is paused): ask again soon, since the
+      // next training step frees room.
+      wait(empty_backoff);
+      empty_backoff = std::min(empty_backoff * 2, max_empty_backoff);
       continue;
     }
+    empty_backoff = absl::Milliseconds(10);
     backoff = absl::Milliseconds(50);
     failures = 0;
     // Learn each env's action format before its episodes start (ListEnvs
@@ -171,7 +177,21 @@ void EpisodeEngine::FetchLoop() {
   }
 }
 
+bool EpisodeEngine::WaitingForWeights() {
+  if (!options_.latest_version || slot_ == nullptr || options_.latest_version() <= version_) {
+    weights_awaited_since_ = absl::InfiniteFuture();
+    return false;
+  }
+  const absl::Time now = absl::Now();
+  if (weights_awaited_since_ == absl::InfiniteFuture()) weights_awaited_since_ = now;
+  if (now - weights_awaited_since_ < options_.weight_wait) return true;
+  // The new weights do not come (learner unreachable?): run on the old ones
+  // rather than stand still; the learner judges their staleness.
+  return false;
+}
+
 void EpisodeEngine::StartPending() {
+  if (WaitingForWeights()) return;
   while (true) {
     if (sink_->Unacked() >= options_.max_unacked) return;  // backpressure
     StartSpec next;

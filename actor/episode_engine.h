@@ -117,6 +117,9 @@ class EpisodeEngine {
   bool SourceDone() const;
   // Scheduler thread (all below).
   void StartPending();
+  // Whether new groups wait for weights newer than version_ (see
+  // EngineOptions::latest_version).
+  bool WaitingForWeights();
   void StartGroup(StartSpec spec);
   void HandleEvent(EnvEvent event);
   void OnCreated(Episode& ep, absl::StatusOr<env::v1::CreateResponse> created);
@@ -158,6 +161,7 @@ class EpisodeEngine {
   uint64_t next_trajectory_ = 0;
   int64_t started_ = 0;  // episode attempts started from fresh groups
   int64_t version_ = 0;
+  absl::Time weights_awaited_since_ = absl::InfiniteFuture();  // newer version known since
   bool stopping_ = false;
   absl::Status fatal_;
   absl::Time started_at_;

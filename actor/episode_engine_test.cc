@@ -127,13 +127,10 @@ TEST(EpisodeEngineTest, EpisodesCompleteWithExactTokensMasksAndReplayableActions
     for (int k = 0; k < t.turns_size(); ++k) {
       const tpb::Turn& turn = t.turns(k);
       const bool last = k + 1 == t.turns_size();
+      // A turn cut at max_new_tokens is sent as it is (step_truncated_turns).
       const bool ended_turn = t.token_ids(turn.agent_end() - 1) == eot;
-      if (!ended_turn) {
-        EXPECT_TRUE(last);
-        EXPECT_EQ(t.end_reason(), tpb::END_REASON_TOKEN_BUDGET);
-        break;
-      }
-      auto action = rig.bundle.tokenizer->Decode(Span(t, turn.agent_begin(), turn.agent_end() - 1));
+      auto action = rig.bundle.tokenizer->Decode(
+          Span(t, turn.agent_begin(), turn.agent_end() - (ended_turn ? 1 : 0)));
       ASSERT_TRUE(action.ok());
       auto step = (*client)->Step(session->session_id(), SanitizeUtf8(*action));
       ASSERT_TRUE(step.ok()) << step.status();
@@ -154,6 +151,8 @@ TEST(EpisodeEngineTest, EpisodesCompleteWithExactTokensMasksAndReplayableActions
       } else {
         auto next = rig.bundle.chat->AppendTurn({"user", step->observation()}, true);
         ASSERT_TRUE(next.ok());
+        // The template closes a truncated turn before the observation.
+        if (!ended_turn) next->ids.insert(next->ids.begin(), eot);
         EXPECT_EQ(Span(t, turn.env_begin(), turn.env_end()), next->ids);
       }
     }
@@ -162,6 +161,61 @@ TEST(EpisodeEngineTest, EpisodesCompleteWithExactTokensMasksAndReplayableActions
   }
   EXPECT_EQ(ids.size(), 6u);
   EXPECT_GT(multi_turn, 0) << "the test policy should produce multi-turn episodes";
+}
+
+// Turns cut at max_new_tokens: sent to the env and closed by the template
+// (masked end of turn) by default; with step_truncated_turns off they end
+// the episode as token_budget.
+TEST(EpisodeEngineTest, TruncatedTurnsAreSteppedOrEndTheEpisode) {
+  for (const bool step_truncated : {true, false}) {
+    SCOPED_TRACE(step_truncated ? "step_truncated_turns" : "end at the budget");
+    Rig rig;
+    FixedTaskSource source(CounterGroups(8, 1, rig.address()));
+    EngineOptions o = SmallOptions(8);
+    o.max_new_tokens = 1;  // every turn that is not a bare end of turn is cut
+    o.step_truncated_turns = step_truncated;
+    o.horizon = [](const std::string&) { return 3; };
+    const int32_t eot = rig.bundle.chat->end_of_turn_id();
+    int cut_then_stepped = 0, budget_ends = 0;
+    for (const tpb::Trajectory& t : RunToEnd(rig, source, o)) {
+      for (int k = 0; k < t.turns_size(); ++k) {
+        const tpb::Turn& turn = t.turns(k);
+        if (t.token_ids(turn.agent_end() - 1) == eot) continue;
+        if (k + 1 < t.turns_size()) {
+          ++cut_then_stepped;
+          EXPECT_EQ(t.token_ids(turn.env_begin()), eot);
+          EXPECT_EQ(t.loss_mask()[turn.env_begin()], 0);
+        }
+      }
+      budget_ends += t.end_reason() == tpb::END_REASON_TOKEN_BUDGET;
+    }
+    if (step_truncated) {
+      EXPECT_GT(cut_then_stepped, 0);
+      EXPECT_EQ(budget_ends, 0);
+    } else {
+      EXPECT_EQ(cut_then_stepped, 0);
+      EXPECT_GT(budget_ends, 0);
+    }
+  }
+}
+
+// A model directory saying state_action_format: false (a policy trained
+// from scratch) gets prompts without the action format; the option wins.
+TEST(EpisodeEngineTest, ThePromptStatesTheActionFormatAsTheModelDirSays) {
+  for (const std::optional<bool> option : {std::optional<bool>(), std::optional<bool>(true)}) {
+    Rig rig;
+    rig.bundle.state_action_format = false;
+    FixedTaskSource source(CounterGroups(2, 1, rig.address()));
+    EngineOptions o = SmallOptions(2);
+    o.state_action_format = option;
+    o.horizon = [](const std::string&) { return 1; };
+    for (const tpb::Trajectory& t : RunToEnd(rig, source, o)) {
+      auto prompt = rig.bundle.tokenizer->Decode(Span(t, 0, t.prompt_length()));
+      ASSERT_TRUE(prompt.ok());
+      EXPECT_EQ(prompt->find("Action format") != std::string::npos, option.value_or(false)) << *prompt;
+      EXPECT_NE(prompt->find("value 0"), std::string::npos);
+    }
+  }
 }
 
 TEST(EpisodeEngineTest, BehaviourLogprobsEqualRescoring) {

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "actor/env_pool.h"
 #include "actor/episode_engine.h"
 #include "core/det_random.h"
@@ -42,11 +43,13 @@ absl::StatusOr<env::v1::Split> ParseSplit(const std::string& s) {
 }
 
 absl::StatusOr<std::vector<env::v1::TaskRef>> ListAll(env::EnvClient* client, const std::string& env,
-                                                      env::v1::Split split, int64_t limit) {
+                                                      env::v1::Split split, const std::string& task_type,
+                                                      int64_t limit) {
   std::vector<env::v1::TaskRef> out;
   env::v1::ListTasksRequest req;
   req.set_env(env);
   req.set_split(split);
+  req.set_task_type(task_type);
   while (true) {
     AG_ASSIGN_OR_RETURN(env::v1::ListTasksResponse resp, client->ListTasks(req));
     for (const env::v1::TaskRef& t : resp.tasks()) {
@@ -117,7 +120,12 @@ absl::StatusOr<EvalReport> RunEval(const EvalOptions& o) {
   for (const std::string& env : o.envs) {
     AG_ASSIGN_OR_RETURN(env::v1::EnvInfo info, pool.Info(env, address));
     (void)info;
-    AG_ASSIGN_OR_RETURN(std::vector<env::v1::TaskRef> tasks, ListAll(client, env, split, o.limit));
+    std::vector<env::v1::TaskRef> tasks;
+    const std::vector<std::string> types = o.task_types.empty() ? std::vector<std::string>{""} : o.task_types;
+    for (const std::string& type : types) {
+      AG_ASSIGN_OR_RETURN(std::vector<env::v1::TaskRef> of_type, ListAll(client, env, split, type, o.limit));
+      tasks.insert(tasks.end(), of_type.begin(), of_type.end());
+    }
     for (size_t i = 0; i < tasks.size(); ++i) {
       TaskGroupSpec g;
       g.group_id = absl::StrCat("eval/", env, "/", tasks[i].task_id());
@@ -134,6 +142,11 @@ absl::StatusOr<EvalReport> RunEval(const EvalOptions& o) {
     }
     log->info("eval: {} tasks of {} ({} split)", tasks.size(), env, o.split);
   }
+  if (groups.empty()) {
+    return absl::NotFoundError(absl::StrCat("no ", o.split, " tasks to evaluate in ", absl::StrJoin(o.envs, ","),
+                                            o.task_types.empty() ? "" : " of task types ",
+                                            absl::StrJoin(o.task_types, ",")));
+  }
 
   EngineOptions eo;
   eo.actor_id = "eval";
@@ -145,8 +158,15 @@ absl::StatusOr<EvalReport> RunEval(const EvalOptions& o) {
   eo.horizon = [max_turns](const std::string&) { return max_turns; };
   ListTaskSource source(std::move(groups));
   InProcessSink sink;
+  std::unique_ptr<JsonlFileSink> file;
+  std::vector<TrajectorySink*> sinks = {&sink};
+  if (!o.trajectory_out.empty()) {
+    AG_ASSIGN_OR_RETURN(file, JsonlFileSink::Open(o.trajectory_out));
+    sinks.push_back(file.get());
+  }
+  TeeSink tee(sinks);
   AG_ASSIGN_OR_RETURN(std::unique_ptr<EpisodeEngine> engine,
-                      EpisodeEngine::Create(eo, &bundle, &source, &sink, &pool, nullptr, 0));
+                      EpisodeEngine::Create(eo, &bundle, &source, &tee, &pool, nullptr, 0));
   AG_RETURN_IF_ERROR(engine->Run());
   const EngineStats stats = engine->stats();
 

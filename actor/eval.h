@@ -16,6 +16,10 @@ struct EvalOptions {
   std::string endpoint;    // OpenAI-compatible server instead of model_dir (not supported yet: an error)
   std::string model_name;  // for `endpoint`
   std::vector<std::string> envs;
+  // Only tasks of these types (ListTasksRequest.task_type, per type); empty:
+  // every type. A type no env has gives no tasks (NOT_FOUND when nothing at
+  // all is left to run).
+  std::vector<std::string> task_types;
   std::string env_server;  // empty: start an in-process built-in env server on 127.0.0.1:0
   std::string split = "test";
   int64_t limit = 0;  // tasks per env; 0: all
@@ -26,6 +30,9 @@ struct EvalOptions {
   int concurrent_episodes = 64;
   int max_new_tokens = 32;
   float temperature = 1.0f;  // when !greedy
+  // Also writes every episode's trajectory (exact tokens, turns, rewards)
+  // to this JSONL file; empty: none.
+  std::string trajectory_out;
 };
 
 struct EvalRow {

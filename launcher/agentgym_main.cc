@@ -3,7 +3,7 @@
 //   agentgym train [--config FILE] [--set a.b=v ...] [--print-config]
 //                  [--resume runs/<dir>] [--run-root runs]
 //   agentgym eval --model DIR --envs maze[,babyai] [--split test] [--limit N]
-//                 [--task-types T,...] [--greedy | --samples K] [--seed S] [--json FILE] [--env-server HOST:PORT]
+//                 [--task-types T,...] [--greedy | --samples K] [--seed S] [--json FILE] [--trajectories FILE] [--env-server HOST:PORT]
 #include <iostream>
 #include <string>
 #include <vector>
@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--samples", eval.samples, "sampled episodes per task (pass@k style)");
   eval_cmd->add_option("--seed", eval.seed, "env and sampling seed");
   eval_cmd->add_option("--json", eval.json_path, "also write the report as JSON here");
+  eval_cmd->add_option("--trajectories", eval.trajectory_out,
+                       "also write every episode's trajectory (tokens, turns, rewards) as JSONL here");
   eval_cmd->add_option("--env-server", eval.env_server,
                        "HOST:PORT of a running env server (default: start one)");
   eval_cmd->add_option("--max-turns", eval.max_turns, "horizon (0: the env's recommendation)");

@@ -14,7 +14,6 @@
 #include "actor/eval.h"
 #include "core/logging.h"
 #include "launcher/binaries.h"
-#include "launcher/eval_task_types.h"
 #include "launcher/supervisor.h"
 
 namespace agentgym::launcher {
@@ -42,12 +41,11 @@ int RunEvalCommand(const EvalFlags& flags) {
     o.envs.emplace_back(e);
   }
   if (o.envs.empty()) return Fail(absl::InvalidArgumentError("--envs names no env"));
-  std::vector<std::string> types;
   for (absl::string_view t : absl::StrSplit(flags.task_types, ',', absl::SkipWhitespace())) {
-    types.emplace_back(t);
+    o.task_types.emplace_back(t);
   }
-  if (absl::Status s = SetEvalTaskTypes(o, types); !s.ok()) return Fail(s);
   o.split = flags.split;
+  o.trajectory_out = flags.trajectory_out;
   o.limit = flags.limit;
   o.greedy = flags.samples == 0;
   o.samples = flags.samples > 0 ? flags.samples : 1;

@@ -16,6 +16,7 @@ struct EvalFlags {
   int samples = 0;  // 0: not given (greedy)
   uint64_t seed = 1;
   std::string json_path;
+  std::string trajectory_out;  // JSONL of every episode; empty: none
   std::string env_server;  // empty: start one for the envs
   int max_turns = 0;
   int max_new_tokens = 32;

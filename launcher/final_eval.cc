@@ -6,7 +6,6 @@
 #include "absl/strings/str_join.h"
 #include "actor/eval.h"
 #include "core/status_macros.h"
-#include "launcher/eval_task_types.h"
 
 namespace agentgym::launcher {
 
@@ -42,8 +41,7 @@ absl::StatusOr<FinalEval> RunFinalEval(const RunSettings& settings, const Config
   // Only the task types trained on (open4 of maze, not its large mazes).
   std::set<std::string> type_names;
   for (const std::string& t : trained_types) type_names.insert(t.substr(t.find('/') + 1));
-  AG_RETURN_IF_ERROR(
-      SetEvalTaskTypes(o, std::vector<std::string>(type_names.begin(), type_names.end())));
+  o.task_types.assign(type_names.begin(), type_names.end());
   AG_ASSIGN_OR_RETURN(actor::EvalReport report, actor::RunEval(o));
   FinalEval out;
   out.json = actor::EvalReportToJson(report);

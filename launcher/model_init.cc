@@ -75,7 +75,8 @@ absl::StatusOr<ModelInitOptions> ModelInitFromConfig(const Config& c) {
       "model.init", {"preset", "hidden_size", "intermediate_size", "num_hidden_layers",
                      "num_attention_heads", "num_key_value_heads", "max_position_embeddings",
                      "tie_word_embeddings", "seed", "chat_format", "system_prompt", "sample_tasks",
-                     "suppress_unseen_tokens"}));
+                     "suppress_unseen_tokens", "byte_fallback",
+                     "state_action_format"}));
   ModelInitOptions o;
   AG_RETURN_IF_ERROR(ReadKey(c, "model.init.preset", &o.preset));
   AG_RETURN_IF_ERROR(ReadKey(c, "model.init.hidden_size", &o.hidden_size));
@@ -91,6 +92,8 @@ absl::StatusOr<ModelInitOptions> ModelInitFromConfig(const Config& c) {
   AG_RETURN_IF_ERROR(ReadKey(c, "model.init.system_prompt", &o.system_prompt));
   AG_RETURN_IF_ERROR(ReadKey(c, "model.init.sample_tasks", &o.sample_tasks));
   AG_RETURN_IF_ERROR(ReadKey(c, "model.init.suppress_unseen_tokens", &o.suppress_unseen_tokens));
+  AG_RETURN_IF_ERROR(ReadKey(c, "model.init.byte_fallback", &o.byte_fallback));
+  AG_RETURN_IF_ERROR(ReadKey(c, "model.init.state_action_format", &o.state_action_format));
   for (const auto& [key, v] : std::vector<std::pair<const char*, int64_t>>{
            {"hidden_size", o.hidden_size},
         {"intermediate_size", o.intermediate_size},
@@ -179,6 +182,7 @@ absl::StatusOr<int64_t> WriteRandomInitModelDir(const ModelInitOptions& options,
                                                 const std::vector<std::string>& texts,
                                                 const std::string& dir) {
   policy::WordTokenizer::BuildOptions bo;
+  bo.byte_fallback = options.byte_fallback;
   AG_ASSIGN_OR_RETURN(std::unique_ptr<policy::WordTokenizer> tokenizer,
                       policy::WordTokenizer::Build(texts, bo));
   const int64_t vocab = tokenizer->VocabSize();
@@ -200,16 +204,16 @@ absl::StatusOr<int64_t> WriteRandomInitModelDir(const ModelInitOptions& options,
   AG_ASSIGN_OR_RETURN(policy::CausalLm model,
                       policy::CreateModel(config, torch::kCPU, torch::kFloat32, options.seed));
   if (options.suppress_unseen_tokens) {
-    // A random-init model's next-token distribution is nearly uniform, and
-    // the word tokenizer's vocabulary is mostly the 256 byte fallbacks, so a
-    // valid action word followed by end-of-turn would be ~100x rarer than
-    // with the words alone and RL from sparse reward would not bootstrap
-    // (LEARNING-FACTS: 0.5% valid turns at init is enough). The model has no
-    // output bias, so one hidden channel acts as one: every embedding gets a
-    // constant in channel 0 (half the row's energy), which survives the final
-    // RMSNorm as ~sqrt(d/2), and the output rows of the byte tokens and
-    // <|endoftext|> read it with weight -1, putting their logits ~sqrt(d/2)
-    // below the others'. Training can move all of it.
+    // A random-init model's next-token distribution is nearly uniform; with
+    // byte fallback the word tokenizer's vocabulary is mostly the 256 byte
+    // tokens, so a valid action word followed by end-of-turn would be ~100x
+    // rarer than with the words alone and RL from sparse reward would not
+    // bootstrap (LEARNING-FACTS: 0.5% valid turns at init is enough). The
+    // model has no output bias, so one hidden channel acts as one: every
+    // embedding gets a constant in channel 0 (half the row's energy), which
+    // survives the final RMSNorm as ~sqrt(d/2), and the output rows of the
+    // tokens no env text uses read it with weight -1, putting their logits
+    // ~sqrt(d/2) below the others'. Training can move all of it.
     torch::NoGradGuard no_grad;
     auto weights = policy::NamedWeights(model);
     torch::Tensor embed = weights.at("model.embed_tokens.weight");
@@ -217,7 +221,10 @@ absl::StatusOr<int64_t> WriteRandomInitModelDir(const ModelInitOptions& options,
     embed.index_put_({torch::indexing::Slice(), 0}, c);
     std::vector<int64_t> unseen;
     const int32_t num_special = static_cast<int32_t>(tokenizer->SpecialIds().size());
-    for (int64_t id = num_special; id < num_special + 256 && id < vocab; ++id) unseen.push_back(id);
+    for (int64_t id = num_special; tokenizer->byte_fallback() && id < num_special + 256 && id < vocab; ++id) {
+      unseen.push_back(id);
+    }
+    if (auto unk = tokenizer->unknown_id()) unseen.push_back(*unk);
     if (auto eos = tokenizer->TokenToId("<|endoftext|>")) unseen.push_back(*eos);
     torch::Tensor rows = torch::tensor(unseen, torch::kLong);
     torch::Tensor head = config.tie_word_embeddings ? embed : weights.at("lm_head.weight");
@@ -225,7 +232,8 @@ absl::StatusOr<int64_t> WriteRandomInitModelDir(const ModelInitOptions& options,
     head.index_put_({rows, 0}, -1.0);
   }
   AG_ASSIGN_OR_RETURN(policy::ChatFormatKind kind, policy::ParseChatFormatKind(options.chat_format));
-  AG_RETURN_IF_ERROR(policy::WriteModelDir(dir, model, *tokenizer, kind, options.system_prompt));
+  AG_RETURN_IF_ERROR(policy::WriteModelDir(dir, model, *tokenizer, kind, options.system_prompt,
+                                           options.state_action_format));
   GetLogger("launcher")->info("random-init model in {}: vocab {}, {} parameters", dir, vocab,
                               config.NumParameters());
   return vocab;

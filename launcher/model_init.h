@@ -29,13 +29,24 @@ struct ModelInitOptions {
   uint64_t seed = 1;
   std::string chat_format = "chatml";
   std::string system_prompt;  // "": no system turn
+  // Stored in agentgym.json: whether rollouts append each env's action
+  // format to the system prompt (policy/model_dir.h).
+  bool state_action_format = true;
   // Train tasks per env whose texts build the vocabulary.
   int sample_tasks = 64;
-  // Start tokens the envs never show (byte fallbacks, <|endoftext|>) with a
-  // low output probability (see model_init.cc), so the first turns of a
-  // random-init policy are valid about as often as with a word-only
-  // vocabulary of the same words.
-  bool suppress_unseen_tokens = true;
+  // Byte-fallback tokens in the word tokenizer (policy/tokenizer/
+  // word_tokenizer.h). Off by default: a policy trained from scratch needs
+  // only the envs' words, and 256 tokens it never needs would take most of
+  // its probability mass whenever training flattens the distribution (a
+  // negative advantage on the tokens it sampled does). Unseen words then
+  // become one unknown token.
+  bool byte_fallback = false;
+  // Start tokens the envs never show (byte fallbacks, the unknown token,
+  // <|endoftext|>) with a low output probability (see model_init.cc), so the
+  // first turns of a random-init policy are valid about as often as with a
+  // vocabulary of the envs' words alone. Meant for byte_fallback: without
+  // byte tokens there is little to suppress.
+  bool suppress_unseen_tokens = false;
 };
 
 // An env and the train task ids the config names for it (empty: ask its

@@ -19,6 +19,7 @@ namespace fs = std::filesystem;
 struct DirSettings {
   ChatFormatKind kind = ChatFormatKind::kChatML;
   std::string system_prompt;
+  bool state_action_format = true;
 };
 
 absl::StatusOr<DirSettings> ReadSettings(const fs::path& dir) {
@@ -47,6 +48,12 @@ absl::StatusOr<DirSettings> ReadSettings(const fs::path& dir) {
       return absl::InvalidArgumentError(absl::StrCat(path.string(), ": system_prompt must be a string"));
     }
     settings.system_prompt = j["system_prompt"].get<std::string>();
+  }
+  if (j.contains("state_action_format")) {
+    if (!j["state_action_format"].is_boolean()) {
+      return absl::InvalidArgumentError(absl::StrCat(path.string(), ": state_action_format must be true or false"));
+    }
+    settings.state_action_format = j["state_action_format"].get<bool>();
   }
   return settings;
 }
@@ -94,6 +101,7 @@ absl::StatusOr<PolicyBundle> LoadPolicyBundle(const std::string& dir, torch::Dev
   AG_ASSIGN_OR_RETURN(DirSettings settings, ReadSettings(root));
   bundle.chat_kind = settings.kind;
   bundle.system_prompt = settings.system_prompt;
+  bundle.state_action_format = settings.state_action_format;
   AG_ASSIGN_OR_RETURN(bundle.tokenizer, LoadTokenizer(root));
   absl::StatusOr<CausalLm> model = absl::InternalError("not loaded");
   try {
@@ -123,7 +131,7 @@ absl::StatusOr<PolicyBundle> LoadPolicyBundle(const std::string& dir, torch::Dev
 }
 
 absl::Status WriteModelDir(const std::string& dir, CausalLm& model, const WordTokenizer& tok, ChatFormatKind kind,
-                           const std::string& system_prompt) {
+                           const std::string& system_prompt, bool state_action_format) {
   if (!model) return absl::InvalidArgumentError("WriteModelDir needs a model");
   if (tok.VocabSize() > model->config().vocab_size) {
     return absl::InvalidArgumentError(absl::StrCat("tokenizer has ", tok.VocabSize(),
@@ -145,7 +153,9 @@ absl::Status WriteModelDir(const std::string& dir, CausalLm& model, const WordTo
   }
   if (!saved.ok()) return absl::Status(saved.code(), absl::StrCat("writing ", dir, ": ", saved.message()));
   AG_RETURN_IF_ERROR(tok.Save((fs::path(dir) / "word_tokenizer.json").string()));
-  nlohmann::json settings = {{"chat_format", ChatFormatKindName(kind)}, {"system_prompt", system_prompt}};
+  nlohmann::json settings = {{"chat_format", ChatFormatKindName(kind)},
+                             {"system_prompt", system_prompt},
+                             {"state_action_format", state_action_format}};
   std::ofstream out(fs::path(dir) / kAgentgymJson, std::ios::trunc);
   out << settings.dump(2) << "\n";
   if (!out) return absl::InternalError(absl::StrCat("cannot write ", dir, "/", kAgentgymJson));

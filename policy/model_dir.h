@@ -17,7 +17,11 @@
 namespace agentgym::policy {
 
 // The file in a model directory that names its chat format and system prompt:
-//   {"chat_format": "chatml" | "llama3", "system_prompt": "..."}
+//   {"chat_format": "chatml" | "llama3", "system_prompt": "...",
+//    "state_action_format": true}
+// state_action_format (default true): whether rollouts append each env's
+// action format to the system prompt; a policy is evaluated with the prompts
+// it was trained with.
 inline constexpr char kAgentgymJson[] = "agentgym.json";
 
 // Everything a rollout needs from one model directory (see
@@ -33,6 +37,8 @@ struct PolicyBundle {
   // The default system prompt of the chat format ("" = none): what
   // agentgym.json says, else "".
   std::string system_prompt;
+  // agentgym.json's state_action_format (see above).
+  bool state_action_format = true;
 };
 
 // Loads `dir`: config.json + safetensors (LoadPretrained), the tokenizer from
@@ -50,7 +56,8 @@ absl::StatusOr<PolicyBundle> LoadPolicyBundle(const std::string& dir, torch::Dev
 // `dir`. INVALID_ARGUMENT when the tokenizer does not fit the model or lacks
 // the chat format's special tokens; INTERNAL on I/O errors.
 absl::Status WriteModelDir(const std::string& dir, CausalLm& model, const WordTokenizer& tok,
-                           ChatFormatKind kind, const std::string& system_prompt);
+                           ChatFormatKind kind, const std::string& system_prompt,
+                           bool state_action_format = true);
 
 // "chatml" / "llama3" and back. INVALID_ARGUMENT for other names.
 absl::StatusOr<ChatFormatKind> ParseChatFormatKind(const std::string& name);

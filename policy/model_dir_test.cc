@@ -44,6 +44,7 @@ TEST(ModelDirTest, RoundTripsModelTokenizerAndChatFormat) {
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(b->chat_kind, ChatFormatKind::kChatML);
   EXPECT_EQ(b->system_prompt, "Be brief.");
+  EXPECT_TRUE(b->state_action_format);
   EXPECT_EQ(b->config.vocab_size, tok->VocabSize() + 3);
   EXPECT_EQ(b->tokenizer->VocabSize(), tok->VocabSize());
   EXPECT_EQ(b->chat->end_of_turn_id(), *tok->TokenToId("<|im_end|>"));
@@ -56,6 +57,20 @@ TEST(ModelDirTest, RoundTripsModelTokenizerAndChatFormat) {
   auto got = NamedWeights(b->model);
   ASSERT_EQ(want.size(), got.size());
   for (auto& [name, t] : want) EXPECT_TRUE(torch::equal(t, got.at(name))) << name;
+}
+
+TEST(ModelDirTest, KeepsWhetherPromptsStateTheActionFormat) {
+  const std::string dir = testing::TempDir("model_dir_action_format");
+  auto tok = SmallTokenizer();
+  CausalLm model = TinyModel(tok->VocabSize());
+  ASSERT_TRUE(WriteModelDir(dir, model, *tok, ChatFormatKind::kChatML, "", /*state_action_format=*/false).ok());
+  absl::StatusOr<PolicyBundle> b = LoadPolicyBundle(dir, torch::kCPU);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_FALSE(b->state_action_format);
+  WriteText(fs::path(dir) / kAgentgymJson, R"({"state_action_format": "no"})");
+  absl::StatusOr<PolicyBundle> bad = LoadPolicyBundle(dir, torch::kCPU);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("state_action_format"), std::string::npos);
 }
 
 TEST(ModelDirTest, DefaultsToChatMlWithoutSystemPromptWhenNoAgentgymJson) {

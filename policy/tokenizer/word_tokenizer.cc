@@ -49,9 +49,14 @@ void WordTokenizer::SplitPieces(std::string_view text, std::vector<std::string_v
 }
 
 absl::StatusOr<std::unique_ptr<WordTokenizer>> WordTokenizer::Create(std::vector<std::string> specials,
-                                                                     std::vector<std::string> words) {
+                                                                     std::vector<std::string> words,
+                                                                     bool byte_fallback) {
+  if (!byte_fallback && specials.empty()) {
+    return absl::InvalidArgumentError("word tokenizer: without byte fallback, an unknown token is needed");
+  }
   std::unique_ptr<WordTokenizer> tok(new WordTokenizer());
   tok->num_special_ = static_cast<int32_t>(specials.size());
+  tok->byte_fallback_ = byte_fallback;
   auto add = [&](std::string spelling, std::string bytes) -> absl::Status {
     const auto id = static_cast<int32_t>(tok->tokens_.size());
     if (!tok->token_ids_.emplace(spelling, id).second) {
@@ -72,7 +77,7 @@ absl::StatusOr<std::unique_ptr<WordTokenizer>> WordTokenizer::Create(std::vector
     AG_RETURN_IF_ERROR(tok->specials_.Add(std::move(token)));
     AG_RETURN_IF_ERROR(add(special, special));
   }
-  for (int b = 0; b < 256; ++b) {
+  for (int b = 0; byte_fallback && b < 256; ++b) {
     AG_RETURN_IF_ERROR(add(ByteTokenName(static_cast<unsigned char>(b)), std::string(1, static_cast<char>(b))));
   }
   for (auto& word : words) {
@@ -117,7 +122,16 @@ absl::StatusOr<std::unique_ptr<WordTokenizer>> WordTokenizer::Build(absl::Span<c
     }
     words.push_back(piece);
   }
-  return Create(options.special_tokens, std::move(words));
+  std::vector<std::string> specials = options.special_tokens;
+  if (!options.byte_fallback) {
+    if (std::find(specials.begin(), specials.end(), options.unknown_token) != specials.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("word tokenizer: unknown token '", options.unknown_token,
+                                                     "' is already a special token"));
+    }
+    specials.push_back(options.unknown_token);
+    words.erase(std::remove(words.begin(), words.end(), options.unknown_token), words.end());
+  }
+  return Create(std::move(specials), std::move(words), options.byte_fallback);
 }
 
 std::string WordTokenizer::ToJson() const {
@@ -125,7 +139,11 @@ std::string WordTokenizer::ToJson() const {
   json["format"] = kFormat;
   json["version"] = kFormatVersion;
   json["special_tokens"] = std::vector<std::string>(tokens_.begin(), tokens_.begin() + num_special_);
-  json["words"] = std::vector<std::string>(tokens_.begin() + num_special_ + 256, tokens_.end());
+  json["words"] = std::vector<std::string>(tokens_.begin() + num_special_ + (byte_fallback_ ? 256 : 0),
+                                           tokens_.end());
+  // Written only when off, so files of tokenizers with byte fallback stay
+  // as they were.
+  if (!byte_fallback_) json["byte_fallback"] = false;
   return json.dump(1);
 }
 
@@ -166,7 +184,12 @@ absl::StatusOr<std::unique_ptr<WordTokenizer>> WordTokenizer::FromJson(std::stri
   };
   AG_ASSIGN_OR_RETURN(std::vector<std::string> specials, read_list("special_tokens"));
   AG_ASSIGN_OR_RETURN(std::vector<std::string> words, read_list("words"));
-  return Create(std::move(specials), std::move(words));
+  bool byte_fallback = true;
+  if (auto it = json.find("byte_fallback"); it != json.end()) {
+    if (!it->is_boolean()) return absl::InvalidArgumentError("word tokenizer: \"byte_fallback\" must be a boolean");
+    byte_fallback = it->get<bool>();
+  }
+  return Create(std::move(specials), std::move(words), byte_fallback);
 }
 
 absl::StatusOr<std::unique_ptr<WordTokenizer>> WordTokenizer::FromFile(const std::string& path) {
@@ -190,6 +213,10 @@ absl::StatusOr<std::vector<int32_t>> WordTokenizer::Encode(std::string_view text
     for (std::string_view piece : pieces) {
       if (auto it = word_ids_.find(AsAbsl(piece)); it != word_ids_.end()) {
         ids.push_back(it->second);
+        continue;
+      }
+      if (!byte_fallback_) {
+        ids.push_back(num_special_ - 1);  // the unknown token
         continue;
       }
       for (unsigned char c : piece) ids.push_back(num_special_ + c);
@@ -218,6 +245,11 @@ std::optional<int32_t> WordTokenizer::TokenToId(std::string_view token) const {
   auto it = token_ids_.find(AsAbsl(token));
   if (it == token_ids_.end()) return std::nullopt;
   return it->second;
+}
+
+std::optional<int32_t> WordTokenizer::unknown_id() const {
+  if (byte_fallback_) return std::nullopt;
+  return num_special_ - 1;
 }
 
 std::vector<int32_t> WordTokenizer::SpecialIds() const {

@@ -53,6 +53,40 @@ TEST(WordTokenizerTest, UnknownTextFallsBackToBytesAndRoundTrips) {
   }
 }
 
+TEST(WordTokenizerTest, WithoutByteFallbackUnknownPiecesBecomeTheUnknownToken) {
+  WordTokenizer::BuildOptions o;
+  o.byte_fallback = false;
+  auto built = WordTokenizer::Build({"go north", "go south"}, o);
+  ASSERT_TRUE(built.ok()) << built.status();
+  const WordTokenizer& tok = **built;
+  EXPECT_FALSE(tok.byte_fallback());
+  // Specials (the unknown token last), then the words: no byte tokens.
+  EXPECT_EQ(tok.TokenToId("<|unk|>"), 3);
+  EXPECT_EQ(tok.unknown_id(), 3);
+  EXPECT_EQ(tok.TokenToId("<0x00>"), std::nullopt);
+  EXPECT_EQ(tok.TokenToId("go"), 4);
+  EXPECT_EQ(tok.VocabSize(), 7);
+  EXPECT_THAT(tok.SpecialIds(), ElementsAre(0, 1, 2, 3));
+  auto ids = tok.Encode("go west!", /*allow_special=*/false);
+  ASSERT_TRUE(ids.ok());
+  EXPECT_THAT(*ids, ElementsAre(4, 3, 3));
+  EXPECT_EQ(*tok.Decode(*ids), "go<|unk|><|unk|>");
+  // Saved and loaded as it was; a tokenizer with byte fallback still has it.
+  auto loaded = WordTokenizer::FromJson(tok.ToJson());
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_FALSE((*loaded)->byte_fallback());
+  EXPECT_EQ((*loaded)->VocabSize(), 7);
+  EXPECT_THAT(*(*loaded)->Encode("go west!", false), ElementsAre(4, 3, 3));
+  auto with_bytes = Build({"go north"});
+  ASSERT_NE(with_bytes, nullptr);
+  EXPECT_TRUE(with_bytes->byte_fallback());
+  EXPECT_EQ(with_bytes->unknown_id(), std::nullopt);
+  EXPECT_EQ(with_bytes->ToJson().find("byte_fallback"), std::string::npos);
+  // The unknown token must not already be a special token.
+  o.unknown_token = "<|im_end|>";
+  EXPECT_EQ(WordTokenizer::Build({"go"}, o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(WordTokenizerTest, SpecialTokensOnlyWhenAllowed) {
   auto tok = Build({"hi"});
   ASSERT_NE(tok, nullptr);
