@@ -470,5 +470,42 @@ TEST_F(CoordinatorServiceTest, NoGroupsPastTheLearnersWindowAheadOfTraining) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// An actor killed mid-run leaves its groups for reassignment. They already
+// count in the window, so a full window must not hold them back: a new
+// actor gets them (and nothing fresh), or the window never drains.
+TEST_F(CoordinatorServiceTest, ReassignedGroupsAreHandedOutWhenTheWindowIsFull) {
+  Start();
+  const std::string env = Register(pb::ROLE_ENV_SERVER, "127.0.0.1:5001", {"textcraft"});
+  const std::string learner = Register(pb::ROLE_LEARNER, "127.0.0.1:6001");
+  const std::string dead = Register(pb::ROLE_ACTOR, "");
+  pb::HeartbeatRequest beat;
+  beat.set_component_id(learner);
+  (*beat.mutable_load()->mutable_queue_depths())[kReadyGroupsDepth] = 1;
+  (*beat.mutable_load()->mutable_queue_depths())[kMaxGroupsAheadDepth] = 4;
+  pb::HeartbeatResponse hb;
+  ASSERT_TRUE(stub_->Heartbeat(Ctx().get(), beat, &hb).ok());
+  pb::GetTasksResponse resp;
+  ASSERT_TRUE(GetTasks(dead, 8, 2, &resp).ok());
+  ASSERT_EQ(resp.groups_size(), 3);  // 1 ready at the learner + 3 = the window
+  clock_.Advance(absl::Seconds(6));
+  const std::string fresh_actor = Register(pb::ROLE_ACTOR, "");
+  for (const std::string& id : {env, learner, fresh_actor}) {
+    pb::HeartbeatRequest keep;
+    keep.set_component_id(id);
+    if (id == learner) keep = beat;
+    ASSERT_TRUE(stub_->Heartbeat(Ctx().get(), keep, &hb).ok());
+  }
+  clock_.Advance(absl::Seconds(6));
+  ASSERT_EQ(service_->Reap(), 1);
+  ASSERT_EQ(service_->reassign_queue_size(), 3u);
+  ASSERT_TRUE(GetTasks(fresh_actor, 8, 2, &resp).ok());
+  EXPECT_EQ(resp.groups_size(), 3);
+  for (const auto& g : resp.groups()) EXPECT_TRUE(g.reassigned());
+  EXPECT_EQ(service_->reassign_queue_size(), 0u);
+  // The window is still full: nothing fresh.
+  ASSERT_TRUE(GetTasks(fresh_actor, 8, 2, &resp).ok());
+  EXPECT_EQ(resp.groups_size(), 0);
+}
+
 }  // namespace
 }  // namespace agentgym::scheduler
