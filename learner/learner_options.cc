@@ -45,7 +45,8 @@ absl::Status ReadAlgorithm(const Config& c, AlgorithmOptions* a) {
   AG_RETURN_IF_ERROR(c.ExpectOnlyKeys(
       "algorithm", {"name", "group_size", "clip_eps", "ppo_epochs", "kl_coef", "kl_estimator",
                     "kl_mode", "entropy_coef", "gamma", "lam", "value_clip", "vf_coef",
-                    "std_normalize", "adv_eps", "loss_agg", "off_policy", "tis_cap"}));
+                    "std_normalize", "adv_eps", "adv_std_floor", "critic_warmup_steps", "loss_agg",
+                    "off_policy", "tis_cap"}));
   AG_RETURN_IF_ERROR(Read(c, "algorithm.name", &a->name));
   // REINFORCE++ puts its KL penalty into the token rewards by definition.
   if (a->name == "reinforce_pp") a->kl_mode = "reward";
@@ -62,6 +63,8 @@ absl::Status ReadAlgorithm(const Config& c, AlgorithmOptions* a) {
   AG_RETURN_IF_ERROR(Read(c, "algorithm.vf_coef", &a->vf_coef));
   AG_RETURN_IF_ERROR(Read(c, "algorithm.std_normalize", &a->std_normalize));
   AG_RETURN_IF_ERROR(Read(c, "algorithm.adv_eps", &a->adv_eps));
+  AG_RETURN_IF_ERROR(Read(c, "algorithm.adv_std_floor", &a->adv_std_floor));
+  AG_RETURN_IF_ERROR(Read(c, "algorithm.critic_warmup_steps", &a->critic_warmup_steps));
   AG_RETURN_IF_ERROR(Read(c, "algorithm.loss_agg", &a->loss_agg));
   AG_RETURN_IF_ERROR(Read(c, "algorithm.off_policy", &a->off_policy));
   AG_RETURN_IF_ERROR(Read(c, "algorithm.tis_cap", &a->tis_cap));
@@ -140,6 +143,7 @@ absl::Status ValidateLearnerOptions(const LearnerOptions& o) {
       {"algorithm.entropy_coef", a.entropy_coef}, {"algorithm.gamma", a.gamma},
       {"algorithm.lam", a.lam},               {"algorithm.value_clip", a.value_clip},
       {"algorithm.vf_coef", a.vf_coef},       {"algorithm.adv_eps", a.adv_eps},
+      {"algorithm.adv_std_floor", a.adv_std_floor},
       {"algorithm.tis_cap", a.tis_cap},       {"learner.lr", t.lr},
       {"learner.betas", t.beta1},             {"learner.betas", t.beta2},
       {"learner.weight_decay", t.weight_decay}, {"learner.grad_clip", t.grad_clip},
@@ -171,6 +175,12 @@ absl::Status ValidateLearnerOptions(const LearnerOptions& o) {
   if (a.value_clip < 0) return Bad("algorithm.value_clip", "must be >= 0");
   if (a.vf_coef < 0) return Bad("algorithm.vf_coef", "must be >= 0");
   if (a.adv_eps <= 0) return Bad("algorithm.adv_eps", "must be > 0");
+  if (a.adv_std_floor < 0) return Bad("algorithm.adv_std_floor", "must be >= 0 (0: off)");
+  if (a.critic_warmup_steps < 0) return Bad("algorithm.critic_warmup_steps", "must be >= 0");
+  if (a.critic_warmup_steps > 0 && !a.UsesValueHead()) {
+    return Bad("algorithm.critic_warmup_steps", absl::StrCat("only ppo has a critic; ", a.name,
+                                                             " has none to warm up"));
+  }
   if (a.off_policy == "tis" && a.tis_cap <= 0) return Bad("algorithm.tis_cap", "tis needs a cap > 0");
   if (t.lr <= 0) return Bad("learner.lr", "must be > 0");
   if (t.beta1 < 0 || t.beta1 >= 1 || t.beta2 < 0 || t.beta2 >= 1) {

@@ -39,6 +39,13 @@ struct AlgorithmOptions {
   double vf_coef = 0.5;
   bool std_normalize = true;
   double adv_eps = 1e-4;
+  // Whitening divides by max(std, adv_std_floor): a batch whose advantages
+  // are only critic noise (no episode succeeded) is not scaled up to unit
+  // variance, which drives a policy into a random deterministic corner.
+  double adv_std_floor = 0.0;
+  // PPO: the first steps train only the value head (no policy gradient, no
+  // entropy or KL term), so the policy does not follow an untrained critic.
+  int64_t critic_warmup_steps = 0;
   std::string loss_agg = "token";  // token | sequence
   // none: ratio against the behaviour log-probs the actor recorded.
   // decoupled: ratio against proximal log-probs recomputed with the current

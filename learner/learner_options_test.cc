@@ -57,6 +57,9 @@ TEST(LearnerOptionsTest, ErrorsNameTheKey) {
       {"model: {dir: /m}\nlearner: {lr_scheduel: cosine}", "lr_scheduel"},
       {"model: {dir: /m}\nalgorithm: {name: grpo, group_size: 1}", "algorithm.group_size"},
       {"algorithm: {name: grpo}", "model.dir"},
+      {"model: {dir: /m}\nalgorithm: {name: grpo, critic_warmup_steps: 5}",
+       "algorithm.critic_warmup_steps"},
+      {"model: {dir: /m}\nalgorithm: {adv_std_floor: -1}", "algorithm.adv_std_floor"},
   };
   for (const auto& [yaml, key] : cases) {
     absl::Status s;

@@ -155,6 +155,8 @@ absl::StatusOr<StepMetrics> Trainer::StepUnchecked(const std::vector<Trajectory>
   in.values = values;
   in.all_reduce_sum = [this](const torch::Tensor& t) { return AllReduce(t); };
   AdvantageOutput adv = algorithm_->ComputeAdvantages(in);
+  const bool critic_only = algo.UsesValueHead() && step < algo.critic_warmup_steps;
+  if (critic_only) adv.advantages = torch::zeros_like(adv.advantages);
 
   // Global denominators: every rank weighs its tokens by the union batch.
   auto row_tokens = b.mask.sum(1);
@@ -171,9 +173,9 @@ absl::StatusOr<StepMetrics> Trainer::StepUnchecked(const std::vector<Trajectory>
 
   LossOptions loss_options;
   loss_options.clip_eps = algo.clip_eps;
-  loss_options.kl_coef = algo.kl_mode == "loss" ? algo.kl_coef : 0.0;
+  loss_options.kl_coef = algo.kl_mode == "loss" && !critic_only ? algo.kl_coef : 0.0;
   loss_options.kl_estimator = algo.kl_estimator;
-  loss_options.entropy_coef = algo.entropy_coef;
+  loss_options.entropy_coef = critic_only ? 0.0 : algo.entropy_coef;
   loss_options.vf_coef = algo.vf_coef;
   loss_options.value_clip = algo.value_clip;
 

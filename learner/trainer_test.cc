@@ -108,6 +108,27 @@ TEST(TrainerTest, ReportsBatchStatistics) {
   EXPECT_GT(m->at("entropy"), 0.0);
 }
 
+TEST(TrainerTest, CriticWarmupTrainsOnlyTheValueHeadAtFirst) {
+  LearnerOptions o = Options("ppo");
+  o.algorithm.critic_warmup_steps = 1;
+  o.algorithm.entropy_coef = 0.01;
+  auto model = Model(/*value_head=*/true);
+  auto batch = FixedBatch(model, 2, 4, 10);
+  auto comm = MakeLocalCommunicator();
+  auto trainer = Trainer::Create(model, std::nullopt, o, comm.get());
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  const torch::Tensor head = model->HeadWeight().detach().clone();
+  const torch::Tensor value = model->value_head->weight.detach().clone();
+  // Step 0 is warm-up: the LM head (reached only by the policy, entropy and
+  // KL terms) stays put while the value head learns.
+  ASSERT_TRUE((*trainer)->Step(batch, 0).ok());
+  EXPECT_TRUE(torch::equal(model->HeadWeight(), head));
+  EXPECT_FALSE(torch::equal(model->value_head->weight, value));
+  // Step 1 trains the policy.
+  ASSERT_TRUE((*trainer)->Step(batch, 1).ok());
+  EXPECT_FALSE(torch::equal(model->HeadWeight(), head));
+}
+
 double MaxDiff(policy::CausalLm& a, policy::CausalLm& b) {
   auto pa = a->parameters();
   auto pb = b->parameters();

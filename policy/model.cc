@@ -181,11 +181,15 @@ CausalLmImpl::CausalLmImpl(const ModelConfig& c, const ModelBuild& build) : conf
   }
   if (c.value_head) {
     value_head = register_module("value_head", MakeLinear(c.hidden_size, 1, true));
-    // Always our small init: a checkpoint without a value head keeps it.
-    at::Generator fallback = at::detail::createCPUGenerator(0);
-    ModelBuild vb = build;
-    if (vb.init == nullptr) vb.init = &fallback;
-    InitAndMove(*value_head, "value_head.", vb);
+    // Always zero (a checkpoint without a value head keeps it): a fresh
+    // critic then predicts exactly 0, so until the first reward its loss,
+    // its gradient and every GAE advantage are exactly 0. A random head's
+    // noise would instead be a policy gradient, and Adam makes even a tiny
+    // noisy gradient a full-size step (PPO from random init collapsed so).
+    InitAndMove(*value_head, "value_head.", build);
+    torch::NoGradGuard no_grad;
+    value_head->weight.zero_();
+    value_head->bias.zero_();
   }
   inv_freq_ = RopeInverseFrequencies(c);
 }

@@ -158,6 +158,20 @@ TEST(WhitenTest, UsesTheGlobalBatchThroughAllReduce) {
   EXPECT_NEAR(w[0][0].item<float>(), (1.0 - 4.0) / std::sqrt(5.0), 1e-5);
 }
 
+TEST(WhitenTest, StdFloorKeepsNoiseSmall) {
+  // Advantages that are only noise (std 0.01) stay at their scale with a
+  // floor of 0.1 instead of being blown up to unit variance.
+  auto x = torch::tensor({{0.01f, -0.01f}});
+  auto mask = torch::ones({1, 2});
+  auto plain = WhitenOverBatch(x, mask, 0.0, true, nullptr);
+  auto floored = WhitenOverBatch(x, mask, 0.0, true, nullptr, 0.1);
+  EXPECT_NEAR(plain[0][0].item<float>(), 1.0, 1e-4);
+  EXPECT_NEAR(floored[0][0].item<float>(), 0.1, 1e-5);
+  // Above the floor the std divides as before.
+  auto big = torch::tensor({{2.0f, -2.0f}});
+  EXPECT_NEAR(WhitenOverBatch(big, mask, 0.0, true, nullptr, 0.1)[0][0].item<float>(), 1.0, 1e-5);
+}
+
 LossInputs OneToken(double logp, double base, double adv) {
   LossInputs in;
   in.logprobs = torch::tensor({{logp}}, torch::kFloat64).requires_grad_(true);

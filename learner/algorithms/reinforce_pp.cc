@@ -18,7 +18,8 @@ class ReinforcePlusPlus : public Algorithm {
     const double kl = o_.kl_mode == "reward" ? o_.kl_coef : 0.0;
     auto rewards = RewardsWithKlPenalty(in, kl);
     auto returns = DiscountedReturns(rewards, b.mask, o_.gamma);
-    auto adv = WhitenOverBatch(returns, b.mask, o_.adv_eps, o_.std_normalize, in.all_reduce_sum);
+    auto adv = WhitenOverBatch(returns, b.mask, o_.adv_eps, o_.std_normalize, in.all_reduce_sum,
+                               o_.adv_std_floor);
     return {adv, torch::Tensor()};
   }
 

@@ -47,7 +47,8 @@ GaeResult Gae(const torch::Tensor& rewards, const torch::Tensor& values, const t
 }
 
 torch::Tensor WhitenOverBatch(const torch::Tensor& x, const torch::Tensor& mask, double eps,
-                              bool divide_by_std, const AllReduceSumFn& all_reduce_sum) {
+                              bool divide_by_std, const AllReduceSumFn& all_reduce_sum,
+                              double std_floor) {
   auto xd = x.to(torch::kFloat64);
   auto md = mask.to(torch::kFloat64);
   auto stats = torch::stack({(xd * md).sum(), (xd * xd * md).sum(), md.sum()});
@@ -57,7 +58,7 @@ torch::Tensor WhitenOverBatch(const torch::Tensor& x, const torch::Tensor& mask,
   const double mean = stats[0].item<double>() / count;
   const double var = std::max(0.0, stats[1].item<double>() / count - mean * mean);
   auto centred = (xd - mean) * md;
-  if (divide_by_std) centred = centred / (std::sqrt(var) + eps);
+  if (divide_by_std) centred = centred / (std::max(std::sqrt(var), std_floor) + eps);
   return centred.to(torch::kFloat32);
 }
 

@@ -25,10 +25,12 @@ struct GaeResult {
 GaeResult Gae(const torch::Tensor& rewards, const torch::Tensor& values, const torch::Tensor& mask,
               double gamma, double lam);
 
-// (x - mean) / (std + eps) with mean and (population) std over the sampled
-// tokens of every rank; 0 where mask is 0. Without std: x - mean.
+// (x - mean) / (max(std, std_floor) + eps) with mean and (population) std
+// over the sampled tokens of every rank; 0 where mask is 0. Without std:
+// x - mean.
 torch::Tensor WhitenOverBatch(const torch::Tensor& x, const torch::Tensor& mask, double eps,
-                              bool divide_by_std, const AllReduceSumFn& all_reduce_sum);
+                              bool divide_by_std, const AllReduceSumFn& all_reduce_sum,
+                              double std_floor = 0.0);
 
 // token_rewards - kl_coef * (old_logprobs - ref_logprobs) on sampled tokens
 // (the KL-in-reward penalty); token_rewards itself when kl_coef is 0 or no
