@@ -119,7 +119,9 @@ TEST(ActorBinaryTest, ClearErrorsForBadModelConfigAndCoordinator) {
     out << "model: {dir: /nonexistent/agentgym-model}\nactor: {concurrent_episodes: 2}\n";
   }
   std::string output;
-  EXPECT_NE(RunActor(absl::StrCat("--config ", config, " --coordinator 127.0.0.1:1"), &output), 0);
+  // A model directory that is not there is the config's fault: 2 (core/cli.h).
+  EXPECT_EQ(RunActor(absl::StrCat("--config ", config, " --coordinator 127.0.0.1:1"), &output), 2)
+      << output;
   EXPECT_NE(output.find("/nonexistent/agentgym-model"), std::string::npos) << output;
 
   output.clear();
@@ -129,10 +131,12 @@ TEST(ActorBinaryTest, ClearErrorsForBadModelConfigAndCoordinator) {
 
   const std::string model = WriteTinyModel();
   output.clear();
-  EXPECT_NE(RunActor(absl::StrCat("--config ", config, " --set model.dir=", model,
+  // A coordinator that is not there is a run-time failure: 1.
+  EXPECT_EQ(RunActor(absl::StrCat("--config ", config, " --set model.dir=", model,
                                   " --coordinator 127.0.0.1:1 --coordinator-timeout-s 1"),
                      &output),
-            0);
+            1)
+      << output;
   EXPECT_NE(output.find("coordinator"), std::string::npos) << output;
 }
 

@@ -1,44 +1,41 @@
 // agentgym-actor: rollouts for training. Parses flags, builds an Actor,
-// runs it until SIGTERM/SIGINT (or --max-episodes), exits 0 on a clean stop.
+// runs it until SIGTERM/SIGINT (or --max-episodes). Exit codes (core/cli.h):
+// 0 after a clean stop, 2 for bad flags or config (a missing config file
+// too), 1 for run-time failures (the coordinator cannot be reached, a run
+// that ends in an error). The actor serves no gRPC and has no port file.
 #include <pthread.h>
 
 #include <atomic>
 #include <csignal>
 #include <ctime>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "actor/actor.h"
+#include "core/cli.h"
 #include "core/config.h"
 #include "core/logging.h"
+#include "core/stop_signals.h"
 #include "policy/torch_runtime.h"
 
 namespace {
 
-// Blocks the shutdown signals in every thread (called before any starts), so
-// only the watcher (sigtimedwait) sees them.
-sigset_t BlockShutdownSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
-
-int Fail(const absl::Status& s) {
+// Before the run: what the user must fix is 2, the rest 1 (ExitCodeFor);
+// `code` overrides that for failures of the run itself.
+int Fail(const absl::Status& s, std::optional<int> code = std::nullopt) {
   std::cerr << "agentgym-actor: error: " << s.message() << "\n";
   agentgym::GetLogger("actor")->error("{}", s.ToString());
-  return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  return code ? *code : agentgym::ExitCodeFor(s);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  sigset_t signals = BlockShutdownSignals();
+  agentgym::InstallStopSignals();  // before any thread of ours starts
   CLI::App app{"agentgym-actor: multi-turn rollouts against env servers for the learner"};
   std::string config_path, coordinator, learner, actor_id, trajectory_out, log_level = "info";
   std::vector<std::string> overrides;
@@ -55,7 +52,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-episodes", max_episodes, "stop after this many episode attempts (0: run until stopped)");
   app.add_option("--coordinator-timeout-s", coordinator_timeout_s, "how long to wait for the coordinator");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
-  CLI11_PARSE(app, argc, argv);
+  AG_PARSE_COMMAND_LINE(app, argc, argv);  // CLI11's errors exit 2 (core/cli.h)
 
   if (absl::Status s = agentgym::SetLogLevel(log_level); !s.ok()) return Fail(s);
   if (max_episodes < 0) return Fail(absl::InvalidArgumentError("--max-episodes must be >= 0"));
@@ -83,9 +80,8 @@ int main(int argc, char** argv) {
 
   std::atomic<bool> done{false};
   std::thread watcher([&] {
-    const timespec tick{0, 200 * 1000 * 1000};
     while (!done.load()) {
-      if (sigtimedwait(&signals, nullptr, &tick) > 0) {
+      if (agentgym::WaitForStopSignal(absl::Milliseconds(200)) > 0) {
         agentgym::GetLogger("actor")->info("signal: stopping (running episodes are cancelled)");
         (*actor)->Stop();
         return;
@@ -96,6 +92,6 @@ int main(int argc, char** argv) {
   done.store(true);
   watcher.join();
   actor->reset();
-  if (!s.ok()) return Fail(s);
-  return 0;
+  if (!s.ok()) return Fail(s, agentgym::kExitRuntime);
+  return agentgym::kExitOk;
 }

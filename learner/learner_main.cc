@@ -7,7 +7,8 @@
 //       [--coordinator HOST:PORT] [--rank R --world-size W --rendezvous HOST:PORT]
 //       [--resume] [--max-steps N] [--port-file F] [--set k=v ...]
 //
-// Exit codes: 0 done, 1 runtime failure, 2 bad flags or config.
+// Exit codes (core/cli.h): 0 done, 2 bad flags or config, 1 run-time failures
+// (cannot listen, cannot write --port-file once serving, a failed step).
 #include <csignal>
 #include <ctime>
 #include <iostream>
@@ -16,10 +17,14 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "core/cli.h"
 #include "core/config.h"
 #include "core/logging.h"
 #include "core/net_address.h"
+#include "core/protobuf_log.h"
+#include "core/stop_signals.h"
 #include "learner/learner.h"
 
 namespace {
@@ -32,6 +37,7 @@ int Fail(const absl::Status& status, int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  agentgym::InstallStopSignals();  // before any thread of ours starts
   CLI::App app{"agentgym-learner: trains the policy on trajectories and serves its weights"};
   std::string config_path, listen = "127.0.0.1:0", coordinator, rendezvous, run_dir, port_file;
   std::string log_level = "info";
@@ -53,36 +59,39 @@ int main(int argc, char** argv) {
   app.add_flag("--resume", resume, "continue from <run-dir>/checkpoints/latest");
   app.add_option("--max-steps", max_steps, "stop after this many training steps (0: forever)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
-  CLI11_PARSE(app, argc, argv);
+  AG_PARSE_COMMAND_LINE(app, argc, argv);  // CLI11's errors exit 2 (core/cli.h)
+  // Bad strings in requests: one log line per kind and minute, not per request.
+  agentgym::InstallProtobufLogHandler();
 
-  if (absl::Status s = agentgym::SetLogLevel(log_level); !s.ok()) return Fail(s, 2);
+  constexpr int kUsage = agentgym::kExitUsage;
+  if (absl::Status s = agentgym::SetLogLevel(log_level); !s.ok()) return Fail(s, kUsage);
   agentgym::Config config;
   if (!config_path.empty()) {
     auto loaded = agentgym::Config::FromFile(config_path);
-    if (!loaded.ok()) return Fail(loaded.status(), 2);
+    if (!loaded.ok()) return Fail(loaded.status(), kUsage);
     config = *std::move(loaded);
   }
-  if (absl::Status s = config.ApplyOverrides(overrides); !s.ok()) return Fail(s, 2);
+  if (absl::Status s = config.ApplyOverrides(overrides); !s.ok()) return Fail(s, kUsage);
   auto options = agentgym::learner::LearnerOptionsFromConfig(config);
-  if (!options.ok()) return Fail(options.status(), 2);
+  if (!options.ok()) return Fail(options.status(), kUsage);
   if (max_steps >= 0) options->train.max_steps = max_steps;
-  if (auto hp = agentgym::ParseHostPort(listen); !hp.ok()) return Fail(hp.status(), 2);
+  if (auto hp = agentgym::ParseHostPort(listen); !hp.ok()) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat("--listen: ", hp.status().message())),
+                kUsage);
+  }
   if (world_size < 1 || rank < 0 || rank >= world_size) {
-    return Fail(absl::InvalidArgumentError("--rank must be in [0, --world-size)"), 2);
+    return Fail(absl::InvalidArgumentError("--rank must be in [0, --world-size)"), kUsage);
+  }
+  if (!port_file.empty()) {  // an unwritable --port-file is refused before serving
+    if (auto s = agentgym::CheckPortFileWritable(port_file); !s.ok()) return Fail(s, kUsage);
   }
 
-  // Stop signals are blocked in every thread (they inherit the mask) and
-  // collected by one watcher, so shutdown runs on the training thread.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Stop signals are collected by one watcher (core/stop_signals.h), so
+  // shutdown runs on the training thread.
   absl::Notification stop, finished;
   std::thread watcher([&] {
-    const timespec tick{0, 200 * 1000 * 1000};
     while (!finished.HasBeenNotified()) {
-      const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+      const int sig = agentgym::WaitForStopSignal(absl::Milliseconds(200));
       if (sig > 0) {
         agentgym::GetLogger("learner")->info("signal {}: finishing the step and checkpointing", sig);
         if (!stop.HasBeenNotified()) stop.Notify();
@@ -105,23 +114,30 @@ int main(int argc, char** argv) {
   run.resume = resume;
   absl::Status port_status;
   run.on_listening = [&](const std::string& address, int port) {
-    if (!port_file.empty()) port_status = agentgym::WritePortFile(port_file, port);
+    if (!port_file.empty()) {
+      port_status = agentgym::WritePortFile(port_file, port);
+      if (!port_status.ok()) {
+        port_status = absl::Status(port_status.code(),
+                                   absl::StrCat("--port-file: ", port_status.message()));
+        return port_status;  // Create fails; the server never says it is listening
+      }
+    }
     // After the port file, so whoever sees this line can also read the file.
     std::cout << "listening on " << address << std::endl;
+    return absl::OkStatus();
   };
   auto learner = agentgym::learner::Learner::Create(run);
   if (!learner.ok()) {
     join_watcher();
-    const bool usage = learner.status().code() == absl::StatusCode::kInvalidArgument;
-    return Fail(learner.status(), usage ? 2 : 1);
-  }
-  if (!port_status.ok()) {
-    join_watcher();
-    return Fail(port_status, 2);
+    // The port file checked writable before serving and still not written:
+    // a run-time failure. Otherwise bad options or model: 2; cannot listen,
+    // a peer that is not there: 1.
+    if (!port_status.ok()) return Fail(port_status, agentgym::kExitRuntime);
+    return Fail(learner.status(), agentgym::ExitCodeFor(learner.status()));
   }
   absl::Status result = (*learner)->Run(&stop);
   learner->reset();
   join_watcher();
-  if (!result.ok()) return Fail(result, 1);
-  return 0;
+  if (!result.ok()) return Fail(result, agentgym::kExitRuntime);
+  return agentgym::kExitOk;
 }

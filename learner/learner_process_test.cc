@@ -1,7 +1,8 @@
 // The agentgym-learner binary end to end on loopback: bad config exits 2
 // naming the key; ingest -> one GRPO step -> checkpoint -> exit at
 // --max-steps; --resume continues at the saved version, dedupes ids taken
-// before the restart and keeps serving after a malformed trajectory.
+// before the restart and keeps serving after a malformed trajectory;
+// requests with invalid UTF-8 are logged once, not once each.
 #include <filesystem>
 #include <fstream>
 
@@ -67,6 +68,39 @@ TEST(LearnerProcessTest, BadConfigExitsTwoNamingTheKey) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->exit_code, 2) << r->output;
   EXPECT_THAT(r->output, HasSubstr("algorithm.clip_eps"));
+}
+
+// Protobuf refuses each such request with a log line of its own; the
+// learner's handler (core/protobuf_log.h) writes one per kind and minute.
+TEST(LearnerProcessTest, LogsRequestsWithInvalidUtf8OnceNotPerRequest) {
+  agentgym::testing::TempDir dir;
+  const std::string config = WriteConfig(dir, kConfig);
+  auto learner = agentgym::testing::ServerProcess::Start(
+      AG_LEARNER_BIN, {"--config", config, "--run-dir", dir.File("run")});
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  auto stub = lpb::Learner::NewStub(
+      grpc::CreateChannel((*learner)->target(), grpc::InsecureChannelCredentials()));
+  constexpr int kRequests = 5;
+  for (int i = 0; i < kRequests; ++i) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    auto stream = stub->Ingest(&ctx);
+    lpb::IngestRequest r;
+    r.mutable_trajectory()->set_trajectory_id(std::string("bad-\xff\xfe-id", 9));
+    stream->Write(r);
+    lpb::IngestAck ack;
+    EXPECT_FALSE(stream->Read(&ack)) << "an unparsable request was acked";
+    stream->WritesDone();
+    stream->Finish();  // the learner ends a stream it cannot read as it ends any other
+  }
+  // The refusal is logged before the stream ends, so it is in the log now.
+  const std::string log = (*learner)->Log();
+  int lines = 0;
+  for (size_t at = log.find("invalid UTF-8"); at != std::string::npos;
+       at = log.find("invalid UTF-8", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 1) << log;
 }
 
 TEST(LearnerProcessTest, TrainsCheckpointsAndResumes) {

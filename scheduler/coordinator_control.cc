@@ -211,6 +211,9 @@ grpc::Status CoordinatorService::ReportProgress(grpc::ServerContextBase* context
 grpc::Status CoordinatorService::SetHorizon(grpc::ServerContextBase*,
                                             const pb::SetHorizonRequest* req,
                                             pb::SetHorizonResponse* resp) {
+  if (absl::Status bounded = CheckSetHorizonRequest(*req); !bounded.ok()) {
+    return ToGrpcStatus(bounded);
+  }
   std::optional<int32_t> stage, max_turns;
   if (req->target_case() == pb::SetHorizonRequest::kStage) stage = req->stage();
   if (req->target_case() == pb::SetHorizonRequest::kMaxTurns) max_turns = req->max_turns();
@@ -229,10 +232,11 @@ grpc::Status CoordinatorService::SetHorizon(grpc::ServerContextBase*,
 
 grpc::Status CoordinatorService::Pause(grpc::ServerContextBase*, const pb::PauseRequest* req,
                                        pb::PauseResponse* resp) {
+  if (absl::Status bounded = CheckPauseRequest(*req); !bounded.ok()) return ToGrpcStatus(bounded);
   absl::MutexLock lock(&mu_);
   resp->set_was_paused(paused_);
   if (!paused_) {
-    Log()->info("run paused{}{}", req->reason().empty() ? "" : ": ", req->reason());
+    Log()->info("run paused{}{}", req->reason().empty() ? "" : ": ", Quote(req->reason()));
     paused_ = true;
     BumpLocked();
     SaveStateLocked();

@@ -149,6 +149,36 @@ TEST_F(CoordinatorServiceTest, ClientStringsAreCappedAndQuotedShortInEveryMessag
   grpc::Status env = stub_->GetTasks(Ctx().get(), req, &tasks);
   EXPECT_EQ(env.error_code(), StatusCode::INVALID_ARGUMENT);
   EXPECT_LT(env.error_message().size(), 600u) << env.error_message();
+  // Control calls: SetHorizon's env and Pause's reason are capped too, and a
+  // refused Pause pauses nothing.
+  pb::SetHorizonRequest horizon;
+  horizon.set_env(huge);
+  horizon.set_max_turns(4);
+  pb::SetHorizonResponse hr;
+  grpc::Status set = stub_->SetHorizon(Ctx().get(), horizon, &hr);
+  expect_short_invalid(set, "env");
+  EXPECT_TRUE(absl::StrContains(set.error_message(), "at most 128")) << set.error_message();
+  horizon.set_env(std::string(128, 'h'));  // within the cap, but no such track
+  set = stub_->SetHorizon(Ctx().get(), horizon, &hr);
+  EXPECT_EQ(set.error_code(), StatusCode::NOT_FOUND) << set.error_message().substr(0, 300);
+  EXPECT_LT(set.error_message().size(), 600u);
+  pb::PauseRequest pause;
+  pause.set_reason(huge);
+  pb::PauseResponse pr;
+  grpc::Status paused = stub_->Pause(Ctx().get(), pause, &pr);
+  expect_short_invalid(paused, "reason");
+  EXPECT_TRUE(absl::StrContains(paused.error_message(), "at most 1024")) << paused.error_message();
+  EXPECT_FALSE(Status().paused());
+  pause.set_reason(std::string(1024, 'r'));  // the cap itself is accepted
+  EXPECT_TRUE(stub_->Pause(Ctx().get(), pause, &pr).ok());
+  EXPECT_TRUE(Status().paused());
+  // A restored curriculum state naming an unknown track quotes it short.
+  pb::RestoreCurriculumStateRequest restore;
+  restore.mutable_state()->add_tracks()->set_env(huge);
+  pb::RestoreCurriculumStateResponse rcr;
+  grpc::Status restored = stub_->RestoreCurriculumState(Ctx().get(), restore, &rcr);
+  EXPECT_EQ(restored.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_LT(restored.error_message().size(), 600u) << restored.error_message().substr(0, 300);
 }
 
 TEST_F(CoordinatorServiceTest, MapFieldsAreCappedAndStatusFitsTheDefaultClientLimit) {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "core/config.h"
 #include "core/status_macros.h"
+#include "scheduler/request_limits.h"
 
 namespace agentgym::scheduler {
 namespace {
@@ -383,7 +384,7 @@ absl::StatusOr<std::vector<pb::StageChange>> Curriculum::SetHorizon(
   } else {
     std::vector<std::string> names;
     for (const Track& t : tracks_) names.push_back(t.env.empty() ? "(default)" : t.env);
-    return absl::NotFoundError(absl::StrCat("no horizon track for env '", env,
+    return absl::NotFoundError(absl::StrCat("no horizon track for env '", Quote(env),
                                             "'; tracks: ", absl::StrJoin(names, ", "),
                                             " (leave env empty for every track)"));
   }
@@ -474,7 +475,7 @@ absl::StatusOr<std::vector<pb::StageChange>> Curriculum::Restore(
     Track* t = FindTrack(s.env());
     if (t == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "curriculum state has track '", s.env(),
+          "curriculum state has track '", Quote(s.env()),
           "' that this run's config does not define; the schedule changed since the checkpoint"));
     }
     if (s.stage() < 0 || s.stage() >= static_cast<int32_t>(t->schedule.horizons.size())) {

@@ -145,4 +145,12 @@ absl::Status CheckReportProgressRequest(const pb::ReportProgressRequest& req) {
   return CheckQueueDepths(rpc, "queue_depths", req.queue_depths());
 }
 
+absl::Status CheckSetHorizonRequest(const pb::SetHorizonRequest& req) {
+  return CheckEnvName("set_horizon", "env", req.env());
+}
+
+absl::Status CheckPauseRequest(const pb::PauseRequest& req) {
+  return CheckBytes("pause", "reason", req.reason(), kMaxReasonBytes);
+}
+
 }  // namespace agentgym::scheduler

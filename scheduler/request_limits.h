@@ -47,6 +47,8 @@ absl::Status CheckRegisterRequest(const pb::RegisterRequest& req);
 absl::Status CheckHeartbeatRequest(const pb::HeartbeatRequest& req);
 absl::Status CheckGetTasksRequest(const pb::GetTasksRequest& req);
 absl::Status CheckReportProgressRequest(const pb::ReportProgressRequest& req);
+absl::Status CheckSetHorizonRequest(const pb::SetHorizonRequest& req);
+absl::Status CheckPauseRequest(const pb::PauseRequest& req);
 // `rpc`: the call's name for the message; for component_id and env fields.
 absl::Status CheckComponentId(absl::string_view rpc, const std::string& id);
 absl::Status CheckEnvName(absl::string_view rpc, absl::string_view field, const std::string& env);

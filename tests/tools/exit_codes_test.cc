@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -168,6 +169,62 @@ TEST_F(ExitCodesTest, EnvPlay) {
          {{"--target", closed, "--env", "babyai", "--timeout-s", "1"}, 1,
           "cannot connect to " + closed},
          {{"--target", closed, "--env", "nosuch", "--scripted"}, 1, "no scripted oracle"}});
+}
+
+TEST_F(ExitCodesTest, Actor) {
+  // Every case stops before the actor loads a model or dials the
+  // coordinator (actor_integration_test covers a coordinator not there).
+  const std::string closed = ClosedAddress();
+  const std::string config = Write("actor.yaml", "actor: {concurrent_episodes: 4}\n");
+  Sweep(AG_ACTOR_BINARY,
+        {{{"--coordinator", closed}, 2, "--config"},
+         {{"--config", "/nonexistent/run.yaml", "--coordinator", closed}, 2,
+          "/nonexistent/run.yaml"},
+         {{"--config", File("empty.yaml"), "--coordinator", closed}, 2, "empty"},
+         {{"--config", File("malformed.yaml"), "--coordinator", closed}, 2, "malformed.yaml"},
+         {{"--config", config}, 2, "--coordinator"},
+         {{"--config", config, "--coordinator", closed, "--set", "actor.top_p=2"}, 2,
+          "actor.top_p"},
+         {{"--config", config, "--coordinator", closed, "--set", "actor.top_q=1"}, 2, "top_q"},
+         {{"--config", config, "--coordinator", closed, "--max-episodes", "-1"}, 2,
+          "--max-episodes"},
+         {{"--config", config, "--coordinator", closed, "--max-episodes", "many"}, 2,
+          "--max-episodes"},
+         {{"--config", config, "--coordinator", closed, "--bogus"}, 2, "--bogus"},
+         {{"--config", config, "--coordinator", closed}, 2, "model.dir"}});
+}
+
+TEST_F(ExitCodesTest, Learner) {
+  TakenPort taken;
+  const std::string config =
+      Write("learner.yaml", "model: {preset: tiny}\nalgorithm: {name: grpo, group_size: 2}\n");
+  const std::string run_dir = File("learner-run");
+  // A directory where the port file should go: the check before serving
+  // passes (it writes <path>.tmp), the write once serving (a rename onto the
+  // directory) fails.
+  const std::string port_dir = File("port-dir");
+  std::filesystem::create_directory(port_dir);
+  const std::vector<std::string> base = {"--config", config, "--run-dir", run_dir};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  Sweep(AG_LEARNER_BINARY,
+        {{{"--config", config}, 2, "--run-dir"},
+         {{"--config", "/nonexistent/run.yaml", "--run-dir", run_dir}, 2, "--config"},
+         {{"--config", File("empty.yaml"), "--run-dir", run_dir}, 2, "empty"},
+         {{"--config", File("malformed.yaml"), "--run-dir", run_dir}, 2, "malformed.yaml"},
+         {with({"--set", "algorithm.clip_eps=-1"}), 2, "algorithm.clip_eps"},
+         {with({"--set", "learner.grups_per_step=2"}), 2, "grups_per_step"},
+         {with({"--rank", "1"}), 2, "--rank"},
+         {with({"--max-steps", "many"}), 2, "--max-steps"},
+         {with({"--listen", "127.0.0.1:port"}), 2, "--listen"},
+         {with({"--bogus"}), 2, "--bogus"},
+         {with({"--listen", "127.0.0.1:0", "--port-file", "/nonexistent/dir/port"}), 2,
+          "--port-file"},
+         {with({"--listen", "127.0.0.1:0", "--port-file", port_dir}), 1, "--port-file"},
+         {with({"--listen", taken.address()}), 1, taken.address()}});
 }
 
 }  // namespace
