@@ -429,6 +429,10 @@ void EpisodeEngine::CompleteGroup(GroupRun& g) {
     if (whole) {
       for (tpb::Trajectory& t : g.results) send(t);
       finished = true;
+    } else {
+      // Every member counted as produced (finished or cancelled) is
+      // dropped with its incomplete group, so the run's accounting adds up.
+      dropped += static_cast<int64_t>(g.results.size());
     }
   } else if (!g.aborted) {
     for (tpb::Trajectory& t : g.results) send(t);

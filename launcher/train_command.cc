@@ -338,6 +338,13 @@ void TrainRun::StopAll() {
 void TrainRun::Finish(const std::string& outcome, bool run_eval) {
   ClearProgressLine();
   SummaryInputs in;
+  // Actors first (nothing more to roll out; each waits for its acks, then
+  // sends its final counts and deregisters), then the learner (it closes
+  // ingest, checkpoints what it holds and reports its final counts): the
+  // status read after both adds up exactly. The env servers stay for the
+  // eval.
+  StopGroup(Named("actor-", settings_.actors), settings_.stop_grace);
+  StopGroup(Named("learner-", settings_.learner_world_size), settings_.stop_grace);
   if (std::optional<cpb::RunStatus> status = GetStatus(absl::Seconds(2))) last_status_ = status;
   if (last_status_) {
     std::string json;
@@ -354,9 +361,6 @@ void TrainRun::Finish(const std::string& outcome, bool run_eval) {
         a.produced(), a.trained(), a.stale(), a.rejected(), a.env_error(), a.dropped(),
         a.in_flight());
   }
-  // Actors first: nothing more to roll out. The env servers stay for the eval.
-  StopGroup(Named("actor-", settings_.actors), settings_.stop_grace);
-  StopGroup(Named("learner-", settings_.learner_world_size), settings_.stop_grace);
   if (run_eval && settings_.eval.enabled && !killed_) {
     std::optional<std::string> checkpoint = LatestCheckpoint(run_dir_);
     auto env_server = supervisor_->WaitForListening("env-server-0", absl::Seconds(1));
@@ -464,8 +468,8 @@ int TrainRun::Run() {
     Finish("finished", /*run_eval=*/true);
     return 0;
   }
-  // Interrupted: the learner checkpoints on SIGTERM, so it goes first.
-  StopGroup(Named("learner-", settings_.learner_world_size), settings_.stop_grace);
+  // Interrupted: Finish stops the actors, then the learner (it checkpoints
+  // on SIGTERM, with what the actors' last acknowledged sends).
   Finish("interrupted", /*run_eval=*/false);
   if (killed_) supervisor_->KillAll();
   std::cout << "resume with: agentgym train --resume " << run_dir_ << std::endl;

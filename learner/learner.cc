@@ -38,6 +38,18 @@ double SecondsSince(std::chrono::steady_clock::time_point t) {
 
 std::shared_ptr<spdlog::logger> Log() { return GetLogger("learner"); }
 
+// The learner's counts in the coordinator's terms (what it received it
+// reports as produced; its buffer is in flight).
+void FillRunAccounting(const lpb::LearnerAccounting& a, cpb::Accounting* out) {
+  out->set_produced(a.received());
+  out->set_trained(a.trained());
+  out->set_stale(a.stale());
+  out->set_rejected(a.rejected());
+  out->set_env_error(a.env_error());
+  out->set_dropped(a.dropped());
+  out->set_in_flight(a.buffered());
+}
+
 }  // namespace
 
 Learner::Learner(LearnerRunOptions options, metrics::Registry* registry)
@@ -208,7 +220,7 @@ absl::Status Learner::Init() {
   }
   if (run_.on_listening) {
     AG_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(address_));
-    run_.on_listening(address_, hp.port);
+    AG_RETURN_IF_ERROR(run_.on_listening(address_, hp.port));
   }
   if (gloo != nullptr) AG_RETURN_IF_ERROR(gloo->Join());
   if (resumed && coordinator_ && run_.rank == 0 && !resumed->curriculum_json.empty()) {
@@ -324,6 +336,10 @@ absl::Status Learner::Publish() {
 absl::Status Learner::Run(absl::Notification* stop) {
   absl::Status s = run_.rank == 0 ? RunRankZero(stop) : RunFollower();
   if (run_.rank == 0) {
+    // Ingest closes first: the final checkpoint then holds every trajectory
+    // acknowledged, and the final report counts exactly those (later
+    // offers fail UNAVAILABLE; the actor keeps them unacknowledged).
+    if (buffer_) buffer_->Close();
     int64_t step;
     {
       absl::MutexLock lock(&mu_);
@@ -333,8 +349,18 @@ absl::Status Learner::Run(absl::Notification* stop) {
       absl::Status c = Checkpoint(/*final=*/true);
       if (s.ok()) s = c;
     }
+    ReportFinal();
   }
   return s;
+}
+
+void Learner::ReportFinal() {
+  if (!coordinator_ || !last_report_) return;
+  cpb::ReportProgressRequest r = *last_report_;
+  FillRunAccounting(status().accounting(), r.mutable_accounting());
+  (*r.mutable_queue_depths())["buffer"] = buffer_->buffered();
+  auto reply = coordinator_->ReportProgress(std::move(r));
+  if (!reply.ok()) Log()->warn("final ReportProgress: {}", reply.status().ToString());
 }
 
 absl::Status Learner::RunRankZero(absl::Notification* stop) {
@@ -479,14 +505,7 @@ void Learner::Report(const std::vector<Trajectory>& batch, const StepMetrics& m,
     e.set_reward_sum(e.reward_sum() + t.final_reward());
   }
   for (auto& [name, e] : envs) *r.add_env_stats() = e;
-  auto* acc = r.mutable_accounting();
-  acc->set_produced(a.received());
-  acc->set_trained(a.trained());
-  acc->set_stale(a.stale());
-  acc->set_rejected(a.rejected());
-  acc->set_env_error(a.env_error());
-  acc->set_dropped(a.dropped());
-  acc->set_in_flight(a.buffered());
+  FillRunAccounting(a, r.mutable_accounting());
   r.set_tokens_trained(s.tokens_trained());
   for (const auto& [k, v] : staleness) (*r.mutable_staleness_counts())[k] = v;
   r.set_trainer_idle_ratio(s.trainer_idle_ratio());
@@ -496,6 +515,7 @@ void Learner::Report(const std::vector<Trajectory>& batch, const StepMetrics& m,
   const int64_t group = o.algorithm.group_size;
   r.set_max_groups_ahead(MaxGroupsAhead());
   r.set_buffered_groups((buffer_->ready() + (o.train.max_staleness == 0 ? static_cast<int64_t>(batch.size()) : 0)) / group);
+  last_report_ = r;
   auto reply = coordinator_->ReportProgress(std::move(r));
   if (!reply.ok()) Log()->warn("ReportProgress: {}", reply.status().ToString());
 }

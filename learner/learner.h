@@ -51,7 +51,9 @@ struct LearnerRunOptions {
   int world_size = 1;
   bool resume = false;
   // Called once the server is up (rank 0 after registering), with host:port.
-  std::function<void(const std::string& address, int port)> on_listening;
+  // An error from it (e.g. the port file cannot be written) ends Create with
+  // that error.
+  std::function<absl::Status(const std::string& address, int port)> on_listening;
 };
 
 class Learner {
@@ -59,7 +61,7 @@ class Learner {
   // Loads the model (or the latest checkpoint with `resume`), builds the
   // trainer, joins the other ranks and starts serving. INVALID_ARGUMENT for
   // bad options; NOT_FOUND for a missing model; UNAVAILABLE when the address,
-  // the coordinator or the rendezvous cannot be reached.
+  // the coordinator or the rendezvous cannot be reached; on_listening's error.
   static absl::StatusOr<std::unique_ptr<Learner>> Create(LearnerRunOptions options,
                                                          metrics::Registry* registry = &metrics::Registry::Global());
   ~Learner();
@@ -97,6 +99,10 @@ class Learner {
   int64_t MaxGroupsAhead() const;
   void Report(const std::vector<trajectory::v1::Trajectory>& batch, const StepMetrics& m,
               const std::map<int64_t, int64_t>& staleness);
+  // At exit, with ingest closed: the last step's report again (a repeat,
+  // which the coordinator's window and curriculum take once) with the final
+  // accounting, so the run's identity adds up over what arrived after it.
+  void ReportFinal();
 
   LearnerRunOptions run_;
   metrics::Registry* const registry_;
@@ -112,6 +118,7 @@ class Learner {
   std::string model_dir_;  // tokenizer files come from here into checkpoints
   int64_t last_checkpoint_step_ = -1;
   int64_t unmixed_steps_ = 0;  // consecutive steps where no group had mixed rewards
+  std::optional<scheduler::pb::ReportProgressRequest> last_report_;  // training thread
   std::atomic<int64_t> reported_ready_groups_{-1};  // last count OnReadyChanged sent
   // coordinator_ once connected (read by buffer callbacks on other threads).
   std::atomic<scheduler::CoordinatorClient*> coordinator_ptr_{nullptr};

@@ -404,13 +404,9 @@ void CoordinatorClient::Close() {
   if (thread_.joinable()) thread_.join();
   if (!deregister) return;
   // Deregistering puts unfinished groups back in line: report the finished
-  // ones first so they are not handed out again.
-  bool pending;
-  {
-    absl::MutexLock lock(&mu_);
-    pending = !completed_.empty();
-  }
-  if (pending) Beat();
+  // ones first so they are not handed out again, and the latest load with
+  // them (an actor's final counts are what the run's accounting keeps).
+  Beat();
   pb::DeregisterRequest request;
   request.set_component_id(component_id());
   grpc::ClientContext context;
