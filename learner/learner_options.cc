@@ -45,7 +45,8 @@ absl::Status ReadAlgorithm(const Config& c, AlgorithmOptions* a) {
   AG_RETURN_IF_ERROR(c.ExpectOnlyKeys(
       "algorithm", {"name", "group_size", "clip_eps", "ppo_epochs", "kl_coef", "kl_estimator",
                     "kl_mode", "entropy_coef", "gamma", "lam", "value_clip", "vf_coef",
-                    "std_normalize", "adv_eps", "adv_std_floor", "critic_warmup_steps", "loss_agg",
+                    "std_normalize", "adv_eps", "adv_std_floor", "critic_warmup_steps", "whiten_advantages",
+                    "loss_agg",
                     "off_policy", "tis_cap"}));
   AG_RETURN_IF_ERROR(Read(c, "algorithm.name", &a->name));
   // REINFORCE++ puts its KL penalty into the token rewards by definition.
@@ -65,6 +66,7 @@ absl::Status ReadAlgorithm(const Config& c, AlgorithmOptions* a) {
   AG_RETURN_IF_ERROR(Read(c, "algorithm.adv_eps", &a->adv_eps));
   AG_RETURN_IF_ERROR(Read(c, "algorithm.adv_std_floor", &a->adv_std_floor));
   AG_RETURN_IF_ERROR(Read(c, "algorithm.critic_warmup_steps", &a->critic_warmup_steps));
+  AG_RETURN_IF_ERROR(Read(c, "algorithm.whiten_advantages", &a->whiten_advantages));
   AG_RETURN_IF_ERROR(Read(c, "algorithm.loss_agg", &a->loss_agg));
   AG_RETURN_IF_ERROR(Read(c, "algorithm.off_policy", &a->off_policy));
   AG_RETURN_IF_ERROR(Read(c, "algorithm.tis_cap", &a->tis_cap));
@@ -177,6 +179,11 @@ absl::Status ValidateLearnerOptions(const LearnerOptions& o) {
   if (a.adv_eps <= 0) return Bad("algorithm.adv_eps", "must be > 0");
   if (a.adv_std_floor < 0) return Bad("algorithm.adv_std_floor", "must be >= 0 (0: off)");
   if (a.critic_warmup_steps < 0) return Bad("algorithm.critic_warmup_steps", "must be >= 0");
+  if (!a.whiten_advantages && !a.UsesValueHead()) {
+    return Bad("algorithm.whiten_advantages",
+               absl::StrCat("only ppo can use raw advantages (its critic is the baseline); ",
+                            a.name, " needs its own normalisation"));
+  }
   if (a.critic_warmup_steps > 0 && !a.UsesValueHead()) {
     return Bad("algorithm.critic_warmup_steps", absl::StrCat("only ppo has a critic; ", a.name,
                                                              " has none to warm up"));

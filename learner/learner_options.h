@@ -46,6 +46,11 @@ struct AlgorithmOptions {
   // PPO: the first steps train only the value head (no policy gradient, no
   // entropy or KL term), so the policy does not follow an untrained critic.
   int64_t critic_warmup_steps = 0;
+  // PPO: whiten the GAE advantages over the global batch (true), or use them
+  // as they are (false: the critic is the baseline). Centring a batch in
+  // which nothing succeeded turns the critic's errors into positive
+  // advantages for random tokens; raw, every failure is pushed down.
+  bool whiten_advantages = true;
   std::string loss_agg = "token";  // token | sequence
   // none: ratio against the behaviour log-probs the actor recorded.
   // decoupled: ratio against proximal log-probs recomputed with the current

@@ -60,6 +60,8 @@ TEST(LearnerOptionsTest, ErrorsNameTheKey) {
       {"model: {dir: /m}\nalgorithm: {name: grpo, critic_warmup_steps: 5}",
        "algorithm.critic_warmup_steps"},
       {"model: {dir: /m}\nalgorithm: {adv_std_floor: -1}", "algorithm.adv_std_floor"},
+      {"model: {dir: /m}\nalgorithm: {name: grpo, whiten_advantages: false}",
+       "algorithm.whiten_advantages"},
   };
   for (const auto& [yaml, key] : cases) {
     absl::Status s;

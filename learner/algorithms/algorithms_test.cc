@@ -127,6 +127,26 @@ TEST(ReturnsTest, EpisodeEndingOnObservationKeepsItsReward) {
   EXPECT_LT(rpp.advantages[1][4].item<float>(), -0.5f);
 }
 
+// Raw advantages: a batch in which nothing succeeded, with a critic that
+// expects a little, pushes every sampled token down (none up); whitened,
+// half of them would be pushed up.
+TEST(PpoTest, RawAdvantagesOfFailuresAreAllNegative) {
+  std::vector<Trajectory> ts = {testing::MakeTrajectory("a", 50, 1, {}, 0.0),
+                                testing::MakeTrajectory("b", 50, 2, {}, 0.0)};
+  TokenBatch b = BatchOf(ts);
+  AdvantageInput in;
+  in.batch = &b;
+  in.values = (torch::rand_like(b.mask) * 0.01 + 0.001) * b.mask;
+  AlgorithmOptions raw = Algo("ppo");
+  raw.whiten_advantages = false;
+  auto r = MakePpo(raw)->ComputeAdvantages(in);
+  const auto sampled = b.mask > 0;
+  EXPECT_LT(r.advantages.masked_select(sampled).max().item<float>(), 0.0f);
+  EXPECT_EQ((r.advantages * (1 - b.mask)).abs().max().item<float>(), 0.0f);
+  auto w = MakePpo(Algo("ppo"))->ComputeAdvantages(in);
+  EXPECT_GT(w.advantages.masked_select(sampled).max().item<float>(), 0.0f);
+}
+
 TEST(ReinforcePlusPlusTest, KlPenaltyEntersTokenRewards) {
   std::vector<Trajectory> ts = {testing::MakeTrajectory("a", 50, 1, {}, 0.0)};
   TokenBatch b = BatchOf(ts);

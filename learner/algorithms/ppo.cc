@@ -19,6 +19,7 @@ class Ppo : public Algorithm {
     auto rewards = RewardsWithKlPenalty(in, kl);
     auto values = in.values.defined() ? in.values : torch::zeros_like(rewards);
     GaeResult gae = Gae(rewards, values * b.mask, b.mask, o_.gamma, o_.lam);
+    if (!o_.whiten_advantages) return {gae.advantages * b.mask, gae.returns};
     auto adv = WhitenOverBatch(gae.advantages, b.mask, o_.adv_eps, o_.std_normalize,
                                in.all_reduce_sum, o_.adv_std_floor);
     return {adv, gae.returns};
