@@ -143,6 +143,8 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  // AG_KEEP_TEST_DIRS=1 keeps them for a post-mortem (run dirs, logs).
+  if (const char* keep = std::getenv("AG_KEEP_TEST_DIRS"); keep != nullptr && *keep == '1') return;
   std::error_code ignored;
   std::filesystem::remove_all(path_, ignored);
 }

@@ -1,0 +1,65 @@
+// Every shipped config passes the full validation (`agentgym train
+// --print-config`: the launcher's, coordinator's, learner's and actor's
+// readers), and CLI mistakes are a message with exit code 2.
+#include <filesystem>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/common/test_process.h"
+
+namespace agentgym::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ConfigsTest, EveryShippedConfigPrintsItsResolvedConfig) {
+  int seen = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(AG_CONFIGS_DIR)) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++seen;
+    auto r = RunCommand(AG_AGENTGYM_BIN,
+                        {"train", "--config", entry.path().string(), "--print-config"});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->exit_code, 0) << entry.path() << "\n" << r->output;
+    EXPECT_THAT(r->output, HasSubstr("total_steps:")) << entry.path();
+    EXPECT_THAT(r->output, HasSubstr("curriculum:")) << entry.path();
+  }
+  EXPECT_GE(seen, 7);
+}
+
+TEST(ConfigsTest, DefaultConfigAndOverridesResolve) {
+  auto r = RunCommand(AG_AGENTGYM_BIN, {"train", "--print-config", "--set", "run.actors=3"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 0) << r->output;
+  EXPECT_THAT(r->output, HasSubstr("actors: 3"));
+  EXPECT_THAT(r->output, HasSubstr("open4/train/191"));
+}
+
+TEST(ConfigsTest, MistakesAreNamedWithExitCode2) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  } cases[] = {
+      {{"train", "--print-config", "--set", "learner.lr_typo=1"}, "lr_typo"},
+      {{"train", "--print-config", "--set", "actor.temprature=1"}, "temprature"},
+      {{"train", "--print-config", "--set", "algorithm.name=dpo"}, "algorithm.name"},
+      {{"train", "--print-config", "--set", "curriculm.mode=fixed"}, "curriculm"},
+      {{"train", "--print-config", "--set", "envs=[]"}, "envs"},
+      {{"train", "--print-config", "--set", "run.env_servers=0"}, "run.env_servers"},
+      {{"train", "--config", "/nonexistent.yaml"}, "nonexistent"},
+      {{"train", "--no-such-flag"}, "no-such-flag"},
+      {{"eval", "--model", "/nonexistent-model", "--envs", "maze", "--env-server",
+        "127.0.0.1:1"},
+       "nonexistent-model"},
+      {{"eval", "--model", "x", "--envs", "maze", "--greedy", "--samples", "3"}, "exclude"},
+  };
+  for (const Case& c : cases) {
+    auto r = RunCommand(AG_AGENTGYM_BIN, c.args);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->exit_code, 2) << c.args.back() << "\n" << r->output;
+    EXPECT_THAT(r->output, HasSubstr(c.message)) << r->output;
+  }
+}
+
+}  // namespace
+}  // namespace agentgym::testing
