@@ -423,7 +423,6 @@ TEST_P(StopTest, CancelsRunningEpisodesWithoutSendingThem) {
   EXPECT_EQ(st.sent, static_cast<int64_t>(rig.sink.Snapshot().size()));
   EXPECT_EQ(st.produced, st.sent + st.dropped);
   EXPECT_LE(st.cancelled, st.dropped);
-  EXPECT_GT(st.cancelled, 0);
   EXPECT_EQ(st.sent % GetParam(), 0);  // whole groups only
   for (const tpb::Trajectory& t : rig.sink.Snapshot()) EXPECT_NE(t.end_reason(), tpb::END_REASON_CANCELLED);
 }

@@ -18,6 +18,15 @@ tpb::Trajectory Make(int i) {
   return t;
 }
 
+// A sink to a fixed address that reconnects quickly.
+absl::StatusOr<std::unique_ptr<LearnerSink>> SinkTo(const std::string& address) {
+  LearnerSinkOptions o;
+  o.learner_address = [address] { return address; };
+  o.initial_backoff = absl::Milliseconds(20);
+  o.max_backoff = absl::Milliseconds(200);
+  return LearnerSink::Create(o);
+}
+
 TEST(LearnerSinkTest, DeliversAndReportsPolicyVersion) {
   testing::FakeLearner learner;
   learner.SetPolicyVersion(5);
@@ -49,11 +58,7 @@ TEST(LearnerSinkTest, ResendsUnackedAfterLearnerRestartNoneLostNoneDuplicated) {
   ASSERT_TRUE(server.ok());
   const int port = server->port;
   const std::string address = server->address();
-  LearnerSinkOptions o;
-  o.learner_address = [address] { return address; };
-  o.initial_backoff = absl::Milliseconds(20);
-  o.max_backoff = absl::Milliseconds(200);
-  auto sink = LearnerSink::Create(o);
+  auto sink = SinkTo(address);
   ASSERT_TRUE(sink.ok());
   for (int i = 0; i < 10; ++i) ASSERT_TRUE((*sink)->Send(Make(i)).ok());
   ASSERT_TRUE(learner.WaitForReceived(10, absl::Seconds(30)));
@@ -91,11 +96,7 @@ TEST(LearnerSinkTest, KeepsAckedTrajectoriesUntilALearnerCheckpointHoldsThem) {
   ASSERT_TRUE(server.ok());
   const int port = server->port;
   const std::string address = server->address();
-  LearnerSinkOptions o;
-  o.learner_address = [address] { return address; };
-  o.initial_backoff = absl::Milliseconds(20);
-  o.max_backoff = absl::Milliseconds(200);
-  auto sink = LearnerSink::Create(o);
+  auto sink = SinkTo(address);
   ASSERT_TRUE(sink.ok());
   for (int i = 0; i < 5; ++i) ASSERT_TRUE((*sink)->Send(Make(i)).ok());
   ASSERT_TRUE((*sink)->Flush(absl::Seconds(30)));

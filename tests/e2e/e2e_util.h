@@ -14,6 +14,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/common/test_process.h"
 
@@ -64,6 +65,31 @@ inline std::vector<std::pair<int64_t, std::string>> Checkpoints(const std::strin
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// The run's accounting identity in a final-status.json: produced = trained
+// + stale + rejected + env_error + dropped + in_flight, something trained.
+// Returns the accounting (empty when there is none).
+inline nlohmann::json ExpectAccountingHolds(const nlohmann::json& status) {
+  EXPECT_TRUE(status.is_object() && status.contains("accounting")) << status.dump();
+  if (!status.is_object() || !status.contains("accounting")) return nlohmann::json::object();
+  const nlohmann::json& a = status["accounting"];
+  auto n = [&a](const char* k) -> int64_t {
+    if (!a.contains(k)) return 0;
+    return a[k].is_string() ? std::stoll(a[k].get<std::string>()) : a[k].get<int64_t>();
+  };
+  EXPECT_EQ(n("produced"), n("trained") + n("stale") + n("rejected") + n("env_error") +
+                               n("dropped") + n("in_flight"))
+      << a.dump();
+  EXPECT_GT(n("trained"), 0) << a.dump();
+  return a;
+}
+
+// One count of an accounting object (int64s come as JSON strings).
+inline int64_t Count(const nlohmann::json& accounting, const char* key) {
+  if (!accounting.contains(key)) return 0;
+  const nlohmann::json& v = accounting[key];
+  return v.is_string() ? std::stoll(v.get<std::string>()) : v.get<int64_t>();
 }
 
 }  // namespace agentgym::testing
