@@ -31,12 +31,42 @@ bool ShouldRetry(const EnvClientOptions& options, bool retryable, const grpc::St
   return absl::Now() + *backoff < deadline;  // the deadline covers the retries too
 }
 
+// Whether a call is sent once, wait_for_ready, after the channel connects
+// (see EnvClientOptions::max_attempts and connect_timeout).
+bool SentOnceWhenConnected(const EnvClientOptions& options, bool retryable) {
+  return !retryable && options.max_attempts > 1;
+}
+
+// How long such a call waits for the channel to connect.
+absl::Duration ConnectBudget(const EnvClientOptions& options) {
+  return std::min(options.connect_timeout, options.timeout);
+}
+
+// How often an asynchronous call sent once looks whether its channel has
+// connected.
+constexpr absl::Duration kConnectPoll = absl::Milliseconds(20);
+
+// Blocks until `channel` is connected (true) or `by` passes (false).
+bool AwaitConnected(grpc::Channel* channel, absl::Time by) {
+  if (channel->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY) return true;
+  return channel->WaitForConnected(absl::ToChronoTime(by));
+}
+
+// The answer to a call sent once whose channel did not connect in time.
+// Nothing was sent, so trying again later cannot do anything twice.
+absl::Status NotConnected(const EnvClientOptions& options) {
+  return absl::UnavailableError(absl::StrCat(
+      "cannot connect to ", options.target, " (is a server running there?): no connection within ",
+      absl::FormatDuration(ConnectBudget(options)), "; nothing was sent"));
+}
+
 void PrepareContext(const EnvClientOptions& options, bool retryable, absl::Time deadline,
                     grpc::ClientContext* context) {
   context->set_deadline(absl::ToChronoTime(deadline));
-  // A call that is never retried may still wait for the channel to connect:
-  // gRPC holds it until then and sends it once.
-  if (!retryable && options.max_attempts > 1) context->set_wait_for_ready(true);
+  // A call that is never retried goes out once the channel has connected;
+  // should the connection drop just then, gRPC holds the call until it is
+  // back (within the deadline) and still sends it once.
+  if (SentOnceWhenConnected(options, retryable)) context->set_wait_for_ready(true);
 }
 
 // The status a call with retries ends with: an attempt cut short by the
@@ -87,6 +117,35 @@ class AsyncCall {
         done_(std::move(done)), options_(options), channel_(channel),
         deadline_(absl::Now() + options.timeout) {}
 
+  // Begins the call. One that is sent once first waits for the channel to
+  // connect, up to the connect budget; an alarm polls the channel's state,
+  // as nothing here may block.
+  void Begin() {
+    if (!SentOnceWhenConnected(options_, retryable_)) {
+      Run();
+      return;
+    }
+    connect_by_ = std::min(absl::Now() + ConnectBudget(options_), deadline_);
+    AwaitConnection();
+  }
+
+ private:
+  void AwaitConnection() {
+    if (channel_->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY) {
+      Run();
+      return;
+    }
+    if (absl::Now() >= connect_by_) {
+      done_(NotConnected(options_));
+      delete this;
+      return;
+    }
+    // Replacing the alarm from its own callback is safe (see OnDone).
+    alarm_ = std::make_unique<grpc::Alarm>();
+    alarm_->Set(absl::ToChronoTime(std::min(absl::Now() + kConnectPoll, connect_by_)),
+                [this](bool) { AwaitConnection(); });
+  }
+
   void Run() {
     context_ = std::make_unique<grpc::ClientContext>();
     PrepareContext(options_, retryable_, deadline_, context_.get());
@@ -95,7 +154,6 @@ class AsyncCall {
     start_(context_.get(), &req_, &resp_, [this](grpc::Status status) { OnDone(status); });
   }
 
- private:
   void OnDone(const grpc::Status& status) {
     absl::Duration backoff;
     if (!status.ok() &&
@@ -123,6 +181,7 @@ class AsyncCall {
   const EnvClientOptions& options_;
   grpc::Channel* const channel_;  // the client's; it outlives every pending call
   const absl::Time deadline_;
+  absl::Time connect_by_;  // the end of the wait for a connection
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::Alarm> alarm_;
   Resp resp_;
@@ -150,6 +209,12 @@ absl::StatusOr<std::unique_ptr<EnvClient>> EnvClient::Create(EnvClientOptions op
         "env client: timeout must be positive and finite; got ",
         absl::FormatDuration(options.timeout)));
   }
+  if (options.connect_timeout <= absl::ZeroDuration() ||
+      options.connect_timeout == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "env client: connect_timeout must be positive and finite; got ",
+        absl::FormatDuration(options.connect_timeout)));
+  }
   return std::unique_ptr<EnvClient>(new EnvClient(std::move(options)));
 }
 
@@ -173,6 +238,12 @@ bool EnvClient::WaitForReady(absl::Duration timeout) {
 template <typename Req, typename Resp, typename Fn>
 absl::StatusOr<Resp> EnvClient::Call(const Req& req, Fn method, bool retryable) {
   const absl::Time deadline = absl::Now() + options_.timeout;
+  // A call sent once that would otherwise wait out its whole deadline for a
+  // server that is not there answers as soon as the connect budget is spent.
+  if (SentOnceWhenConnected(options_, retryable) &&
+      !AwaitConnected(channel_.get(), std::min(absl::Now() + ConnectBudget(options_), deadline))) {
+    return NotConnected(options_);
+  }
   grpc::Status status, previous;
   int attempts = 0;
   for (absl::Duration backoff;; absl::SleepFor(backoff)) {
@@ -197,7 +268,7 @@ void EnvClient::CallAsync(Req req, Method method, bool retryable, Callback<Resp>
         (stub->async()->*method)(ctx, r, resp, std::move(cb));
       },
       retryable, std::move(done), options_, channel_.get());
-  call->Run();
+  call->Begin();
 }
 
 // ---- turns ----

@@ -30,10 +30,16 @@ struct EnvClientOptions {
   // whose every item carries StepRequest.expected_turn (with each session at
   // most once in a batch), which the server applies at most once (see
   // check_turns). Create, BatchCreate and unchecked steps are sent once;
-  // with max_attempts > 1 they are sent wait_for_ready, so gRPC holds them
-  // until the channel connects (within the deadline) instead of failing
-  // while the server is unreachable, and gRPC never sends them twice.
+  // with max_attempts > 1 they first wait for the channel to connect (up to
+  // connect_timeout) and are then sent wait_for_ready, so a server that is
+  // restarting is waited for briefly, gRPC never sends them twice, and a
+  // server that is not there is answered UNAVAILABLE "cannot connect".
   int max_attempts = 4;
+  // How long a call that is sent once (above) waits for the channel to
+  // connect before it answers UNAVAILABLE "cannot connect to TARGET (is a
+  // server running there?)" rather than waiting out its whole deadline; the
+  // call's deadline caps it.
+  absl::Duration connect_timeout = absl::Seconds(2);
   // Before retry k (k = 1, 2, ...): initial_backoff * 2^(k-1), at most
   // max_backoff. No retry starts when its backoff would end past the
   // deadline.
@@ -75,8 +81,9 @@ inline constexpr absl::string_view kIgnoredExpectedTurn =
 // calls over one channel).
 class EnvClient {
  public:
-  // INVALID_ARGUMENT for an empty target, max_attempts < 1 or a timeout that
-  // is not positive and finite. Does not wait for the server.
+  // INVALID_ARGUMENT for an empty target, max_attempts < 1, or a timeout or
+  // connect_timeout that is not positive and finite. Does not wait for the
+  // server.
   static absl::StatusOr<std::unique_ptr<EnvClient>> Create(EnvClientOptions options);
 
   // True once the channel is connected, false after `timeout`.

@@ -260,7 +260,7 @@ TEST_F(EnvClientRetryTest, AStepOutOfTurnIsRefusedAndForgotten) {
   EXPECT_EQ(client_->tracked_sessions(), 0u);
 }
 
-TEST(EnvClientTest, AnUnreachableServerIsUnavailableOrWaitedForUntilTheDeadline) {
+TEST(EnvClientTest, AnUnreachableServerIsUnavailable) {
   EnvClientOptions options;
   options.target = "127.0.0.1:1";  // nothing listens on port 1
   options.timeout = absl::Seconds(2);
@@ -270,10 +270,14 @@ TEST(EnvClientTest, AnUnreachableServerIsUnavailableOrWaitedForUntilTheDeadline)
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(r.status().message(), HasSubstr("127.0.0.1:1"));
   EXPECT_THAT(r.status().message(), HasSubstr("2 attempts"));
-  // A Create is not retried; it waits for a connection until its deadline.
+  // A Create is not retried; it waits for a connection (here for the whole
+  // 2 s deadline, the connect budget being as long) and then says why.
   v1::CreateRequest create;
   create.set_env("counter");
-  EXPECT_EQ(client->Create(create).status().code(), absl::StatusCode::kDeadlineExceeded);
+  auto created = client->Create(create);
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(created.status().message(),
+              HasSubstr("cannot connect to 127.0.0.1:1 (is a server running there?)"));
   // Without retries nothing waits: the first failure is the answer.
   options.max_attempts = 1;
   options.timeout = absl::Seconds(60);
@@ -281,12 +285,55 @@ TEST(EnvClientTest, AnUnreachableServerIsUnavailableOrWaitedForUntilTheDeadline)
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(EnvClient::Create(EnvClientOptions{}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  // Every call has a deadline.
+  // Every call has a deadline, and every wait for a connection too.
   for (absl::Duration bad : {absl::ZeroDuration(), absl::Seconds(-1), absl::InfiniteDuration()}) {
     options.timeout = bad;
     EXPECT_EQ(EnvClient::Create(options).status().code(), absl::StatusCode::kInvalidArgument)
         << bad;
+    options.timeout = absl::Seconds(1);
+    options.connect_timeout = bad;
+    EXPECT_EQ(EnvClient::Create(options).status().code(), absl::StatusCode::kInvalidArgument)
+        << bad;
+    options.connect_timeout = absl::Seconds(2);
   }
+}
+
+// A call that is sent once waits for a connection only up to connect_timeout
+// (2 s), not its whole deadline, when nothing listens at the target, and
+// says so; nothing is sent, so the caller may try again.
+TEST(EnvClientTest, ACallSentOnceFailsFastWhenNoServerListens) {
+  EnvClientOptions options;
+  options.target = "127.0.0.1:1";  // nothing listens on port 1
+  options.timeout = absl::Seconds(20);
+  options.max_attempts = 4;  // so Create and unchecked steps go wait_for_ready
+  auto client = *EnvClient::Create(options);
+  const std::string kCannotConnect = "cannot connect to 127.0.0.1:1 (is a server running there?)";
+  v1::CreateRequest create;
+  create.set_env("counter");
+  absl::Time start = absl::Now();
+  auto created = client->Create(create);
+  // Generous: the point is not waiting out the 20 s deadline.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kUnavailable) << created.status();
+  EXPECT_THAT(created.status().message(), HasSubstr(kCannotConnect));
+
+  // An unchecked step (the client knows no turn for this session).
+  start = absl::Now();
+  auto stepped = client->Step("s-unknown", "inc");
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  EXPECT_EQ(stepped.status().code(), absl::StatusCode::kUnavailable) << stepped.status();
+  EXPECT_THAT(stepped.status().message(), HasSubstr(kCannotConnect));
+
+  // The async path, which must not block a thread while it waits.
+  std::promise<absl::StatusOr<v1::CreateResponse>> done;
+  start = absl::Now();
+  client->CreateAsync(create, [&](auto r) { done.set_value(std::move(r)); });
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1)) << "CreateAsync blocked";
+  auto async_created = Await(done);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  EXPECT_EQ(async_created.status().code(), absl::StatusCode::kUnavailable)
+      << async_created.status();
+  EXPECT_THAT(async_created.status().message(), HasSubstr(kCannotConnect));
 }
 
 }  // namespace

@@ -55,6 +55,24 @@ const std::map<std::string, Flavor>& Flavors() {
   return *flavors;
 }
 
+constexpr char kPage[] = "Pick a number from 1 to 9 with: pick N.";  // every game's first page
+
+// What each server answers an action it cannot execute with, in its words
+// (see fake_agentgym_server.h).
+std::string Unexecuted(const std::string& flavor, const std::string& action) {
+  if (flavor == "textcraft") return "Could not execute " + action.substr(0, 40);
+  if (flavor == "babyai") {  // agentenv_babyai: the reason, then the actions
+    const char* why = action.empty() ? "No change in state."
+                                     : "The action is not recognized. Please check valid actions.";
+    return std::string(why) +
+           "\nAvailable actions: [\"pick 1\", \"pick 2\", \"pick 3\", \"pick 4\", \"pick 5\", "
+           "\"pick 6\", \"pick 7\", \"pick 8\", \"pick 9\"]";
+  }
+  if (flavor == "sciworld") return "No known action matches that input.";  // ScienceWorld's parser
+  if (flavor == "webshop") return kPage;  // WebShop does nothing and shows the same page
+  return "Invalid action: '" + action.substr(0, 40) + "'.";
+}
+
 void Reply(httplib::Response& res, const json& body) {
   res.set_content(body.dump(), "application/json");
 }
@@ -169,7 +187,7 @@ void FakeAgentGymServer::Route(const std::string& name) {
     }
     *g = Game{};
     g->secret = secret;
-    const std::string text = "Pick a number from 1 to 9 with: pick N.";
+    const std::string text = kPage;
     if (f.reset_is_text) return Reply(res, text);
     if (f.sciworld_reset) return Reply(res, {{"task_description", "Task: find the number."}, {"observation", text}});
     Reply(res, {{f.observation_field, text}, {"reward", 0}, {f.done_field, false}});
@@ -210,10 +228,8 @@ void FakeAgentGymServer::Route(const std::string& name) {
         near_miss = std::abs(n - g->secret) == 1;
         obs = n < g->secret ? "Go higher." : "Go lower.";
       }
-    } else if (name == "textcraft") {
-      obs = "Could not execute " + action.substr(0, 40);
     } else {
-      obs = "Invalid action: '" + action.substr(0, 40) + "'.";
+      obs = Unexecuted(name, action);
     }
     if (won) {
       // BabyAI (minigrid): 1 - 0.9 * step_count / max_steps, only on success.
@@ -245,7 +261,7 @@ void FakeAgentGymServer::Route(const std::string& name) {
         !game_of(json(std::atoi(req.get_param_value(f.session_key.c_str()).c_str())), &g)) {
       return Reply(res, {{"error", "env not found"}});
     }
-    Reply(res, "Pick a number from 1 to 9 with: pick N.");
+    Reply(res, kPage);
   });
   server_->Post(p + "/close", [=](const httplib::Request& req, httplib::Response& res) {
     json body = json::parse(req.body, nullptr, false);

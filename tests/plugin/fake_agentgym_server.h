@@ -21,7 +21,12 @@
 // The action "slow" blocks its reply until ReleaseSlow() or Stop(), to stand
 // in for a stuck upstream. The textcraft flavor words its answers as
 // agentenv-textcraft does: "The id N is not valid." for an unknown env id and
-// "Could not execute ..." for an action it cannot run.
+// "Could not execute ..." for an action it cannot run. The others answer
+// such an action as their real servers do: babyai with agentenv-babyai's
+// "The action is not recognized. Please check valid actions." ("No change in
+// state." for an empty one) and its "Available actions: [...]", sciworld with
+// ScienceWorld's "No known action matches that input.", webshop with the
+// unchanged page (WebShop performs nothing for it).
 // Restart() forgets every env and counts ids from 0 again, as a restarted
 // server process does.
 
