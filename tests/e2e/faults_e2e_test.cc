@@ -60,6 +60,21 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// kill -9 of the only child of `kind` (its launcher name `name`): the
+// launcher reports the exit, restarts it, and training gains `steps` more.
+void Kill9AndExpectProgress(LauncherProcess& p, const std::string& kind, const std::string& name,
+                            int64_t steps, absl::Duration phase) {
+  auto children = p.Children();
+  ASSERT_EQ(children[kind].size(), 1u) << p.output();
+  ASSERT_EQ(kill(children[kind][0], SIGKILL), 0);
+  const std::string exited = name + " exited (killed by signal 9";
+  ASSERT_TRUE(p.WaitForLine([&](const std::string& l) { return Contains(l, exited); }, phase))
+      << p.output();
+  const int64_t at = p.last_step();
+  ASSERT_TRUE(p.WaitForStep(at + steps, phase)) << "no progress after the " << name
+                                                << " restart\n" << p.output();
+}
+
 TEST(FaultsE2eTest, TrainingSurvivesKill9OfEachKindOfChild) {
   TempDir dir;
   auto started = LauncherProcess::Start(
@@ -85,16 +100,7 @@ TEST(FaultsE2eTest, TrainingSurvivesKill9OfEachKindOfChild) {
   EXPECT_TRUE(Contains(p.output(), "exited (killed by signal 9")) << p.output();
 
   // 2. The actor: restarted, and rollouts go on.
-  children = p.Children();
-  ASSERT_EQ(children["actor"].size(), 1u);
-  ASSERT_EQ(kill(children["actor"][0], SIGKILL), 0);
-  ASSERT_TRUE(p.WaitForLine(
-      [](const std::string& l) { return Contains(l, "actor-0 exited (killed by signal 9"); },
-      kPhase))
-      << p.output();
-  at = p.last_step();
-  ASSERT_TRUE(p.WaitForStep(at + 8, kPhase)) << "no progress after the actor restart\n"
-                                             << p.output();
+  ASSERT_NO_FATAL_FAILURE(Kill9AndExpectProgress(p, "actor", "actor-0", 8, kPhase));
   // The env server killed first came back and is used again: the actor
   // restarted after it runs episodes on both servers.
   std::optional<cpb::RunStatus> live = CoordinatorStatus(p.output());
@@ -103,28 +109,10 @@ TEST(FaultsE2eTest, TrainingSurvivesKill9OfEachKindOfChild) {
 
   // 3. The learner: restarted with --resume from its last checkpoint.
   ASSERT_FALSE(Checkpoints(p.run_dir()).empty()) << "no checkpoint yet in " << p.run_dir();
-  children = p.Children();
-  ASSERT_EQ(children["learner"].size(), 1u);
-  ASSERT_EQ(kill(children["learner"][0], SIGKILL), 0);
-  ASSERT_TRUE(p.WaitForLine(
-      [](const std::string& l) { return Contains(l, "learner-0 exited (killed by signal 9"); },
-      kPhase))
-      << p.output();
-  at = p.last_step();
-  ASSERT_TRUE(p.WaitForStep(at + 5, kPhase)) << "no progress after the learner restart\n"
-                                             << p.output();
+  ASSERT_NO_FATAL_FAILURE(Kill9AndExpectProgress(p, "learner", "learner-0", 5, kPhase));
 
   // 4. The coordinator: back on its port; the others re-register.
-  children = p.Children();
-  ASSERT_EQ(children["coordinator"].size(), 1u);
-  ASSERT_EQ(kill(children["coordinator"][0], SIGKILL), 0);
-  ASSERT_TRUE(p.WaitForLine(
-      [](const std::string& l) { return Contains(l, "coordinator exited (killed by signal 9"); },
-      kPhase))
-      << p.output();
-  at = p.last_step();
-  ASSERT_TRUE(p.WaitForStep(at + 5, kPhase)) << "no progress after the coordinator restart\n"
-                                             << p.output();
+  ASSERT_NO_FATAL_FAILURE(Kill9AndExpectProgress(p, "coordinator", "coordinator", 5, kPhase));
 
   // The run finishes on its own.
   const int code = p.Wait(absl::Minutes(5));
