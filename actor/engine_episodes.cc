@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "actor/engine_internal.h"
 #include "actor/episode_engine.h"
+#include "actor/prompts.h"
 #include "core/logging.h"
 
 namespace agentgym::actor {
@@ -74,14 +75,10 @@ policy::SamplingParams EpisodeEngine::ParamsFor(const Episode& ep) const {
 }
 
 std::string EpisodeEngine::SystemPrompt(const std::string& env) const {
-  std::string base = options_.system_prompt.has_value() ? *options_.system_prompt : bundle_->system_prompt;
   std::optional<env::v1::EnvInfo> info = pool_->CachedInfo(env);
-  const bool state_format = options_.state_action_format.value_or(bundle_->state_action_format);
-  if (state_format && info.has_value() && !info->action_format().empty()) {
-    absl::StrAppend(&base, base.empty() ? "" : "\n\n", "Answer each turn with exactly one action. Action format: ",
-                    info->action_format());
-  }
-  return base;
+  return ComposeSystemPrompt(options_.system_prompt.value_or(bundle_->system_prompt),
+                             options_.state_action_format.value_or(bundle_->state_action_format),
+                             info.has_value() ? info->action_format() : "");
 }
 
 void EpisodeEngine::HandleEvent(EnvEvent event) {
@@ -161,9 +158,7 @@ absl::Status EpisodeEngine::StartSequences(GroupRun& g, const std::vector<Episod
     std::vector<policy::ChatMessage> messages;
     const std::string system = SystemPrompt(ep.task.env);
     if (!system.empty()) messages.push_back({"system", system});
-    std::string user = ep.instruction;
-    if (!ep.first_observation.empty()) absl::StrAppend(&user, user.empty() ? "" : "\n\n", ep.first_observation);
-    messages.push_back({"user", user});
+    messages.push_back({"user", FirstUserMessage(ep.instruction, ep.first_observation)});
     absl::StatusOr<policy::TokenizedChat> chat = bundle_->chat->Render(messages, /*add_generation_prompt=*/true);
     if (!chat.ok()) return absl::InvalidArgumentError(absl::StrCat("rendering the prompt: ", chat.status().message()));
     prompts.push_back(std::move(chat->ids));
