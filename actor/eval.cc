@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <map>
+#include <filesystem>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "actor/endpoint_episodes.h"
 #include "actor/env_pool.h"
 #include "actor/episode_engine.h"
 #include "core/det_random.h"
@@ -17,24 +19,6 @@
 
 namespace agentgym::actor {
 namespace {
-
-// Every group up front, in order; then OUT_OF_RANGE.
-class ListTaskSource : public TaskSource {
- public:
-  explicit ListTaskSource(std::vector<TaskGroupSpec> groups) : groups_(std::move(groups)) {}
-  absl::StatusOr<std::vector<TaskGroupSpec>> Fetch(int max_groups) override {
-    absl::MutexLock lock(&mu_);
-    if (next_ >= groups_.size()) return absl::OutOfRangeError("all eval tasks handed out");
-    std::vector<TaskGroupSpec> out;
-    while (next_ < groups_.size() && static_cast<int>(out.size()) < max_groups) out.push_back(groups_[next_++]);
-    return out;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<TaskGroupSpec> groups_ ABSL_GUARDED_BY(mu_);
-  size_t next_ ABSL_GUARDED_BY(mu_) = 0;
-};
 
 absl::StatusOr<env::v1::Split> ParseSplit(const std::string& s) {
   if (s == "test") return env::v1::SPLIT_TEST;
@@ -87,39 +71,16 @@ struct Acc {
   }
 };
 
-}  // namespace
-
-absl::StatusOr<EvalReport> RunEval(const EvalOptions& o) {
+// One group per task of the split (the `samples` members share task and
+// seed), over every env and task type asked for.
+absl::StatusOr<std::vector<TaskGroupSpec>> EvalGroups(const EvalOptions& o, env::v1::Split split, EnvPool* pool,
+                                                      const std::string& address) {
   auto log = GetLogger("actor");
-  if (!o.endpoint.empty()) {
-    return absl::InvalidArgumentError("eval against an OpenAI-compatible endpoint is not supported yet; use --model");
-  }
-  if (o.envs.empty()) return absl::InvalidArgumentError("eval needs at least one env");
-  if (o.samples < 1) return absl::InvalidArgumentError("samples must be >= 1");
-  if (o.limit < 0 || o.max_turns < 0) return absl::InvalidArgumentError("limit and max_turns must be >= 0");
-  AG_ASSIGN_OR_RETURN(env::v1::Split split, ParseSplit(o.split));
-  AG_ASSIGN_OR_RETURN(policy::PolicyBundle bundle, policy::LoadPolicyBundle(o.model_dir, torch::kCPU));
-
-  std::unique_ptr<env::EnvServer> local;
-  std::string address = o.env_server;
-  if (address.empty()) {
-    env::EnvServerOptions so;
-    so.listen = "127.0.0.1:0";
-    so.envs = o.envs;
-    so.grpc_api = env::EnvServerOptions::GrpcApi::kAuto;
-    absl::StatusOr<std::unique_ptr<env::EnvServer>> started = env::EnvServer::Start(so);
-    if (!started.ok()) return started.status();
-    local = std::move(*started);
-    address = local->address();
-  }
-  EnvPool pool(EnvPoolOptions{});
-  pool.AddServer(address, o.envs);
-  AG_ASSIGN_OR_RETURN(env::EnvClient * client, pool.Client(address));
-
+  AG_ASSIGN_OR_RETURN(env::EnvClient * client, pool->Client(address));
   std::vector<TaskGroupSpec> groups;
   for (const std::string& env : o.envs) {
-    AG_ASSIGN_OR_RETURN(env::v1::EnvInfo info, pool.Info(env, address));
-    (void)info;
+    AG_ASSIGN_OR_RETURN(env::v1::EnvInfo info, pool->Info(env, address));
+    (void)info;  // fetched for its errors (unknown env) and cached for the prompts
     std::vector<env::v1::TaskRef> tasks;
     const std::vector<std::string> types = o.task_types.empty() ? std::vector<std::string>{""} : o.task_types;
     for (const std::string& type : types) {
@@ -147,7 +108,14 @@ absl::StatusOr<EvalReport> RunEval(const EvalOptions& o) {
                                             o.task_types.empty() ? "" : " of task types ",
                                             absl::StrJoin(o.task_types, ",")));
   }
+  return groups;
+}
 
+// Our policy through the episode engine (continuous batching, shared group
+// prompts): what training runs, greedy or sampled.
+absl::Status RunWithPolicy(const EvalOptions& o, std::vector<TaskGroupSpec> groups, EnvPool* pool,
+                           EvalReport* report, std::vector<tpb::Trajectory>* trajectories) {
+  AG_ASSIGN_OR_RETURN(policy::PolicyBundle bundle, policy::LoadPolicyBundle(o.model_dir, torch::kCPU));
   EngineOptions eo;
   eo.actor_id = "eval";
   eo.concurrent_episodes = std::max(o.concurrent_episodes, o.samples);
@@ -166,16 +134,79 @@ absl::StatusOr<EvalReport> RunEval(const EvalOptions& o) {
   }
   TeeSink tee(sinks);
   AG_ASSIGN_OR_RETURN(std::unique_ptr<EpisodeEngine> engine,
-                      EpisodeEngine::Create(eo, &bundle, &source, &tee, &pool, nullptr, 0));
+                      EpisodeEngine::Create(eo, &bundle, &source, &tee, pool, nullptr, 0));
   AG_RETURN_IF_ERROR(engine->Run());
   const EngineStats stats = engine->stats();
+  report->env_errors = stats.env_error;
+  report->dropped_groups = stats.groups_dropped;
+  *trajectories = sink.Take();
+  return absl::OkStatus();
+}
+
+// An OpenAI-compatible server as the agent, on the same prompts.
+absl::Status RunWithEndpoint(const EvalOptions& o, const std::vector<TaskGroupSpec>& groups, EnvPool* pool,
+                             EvalReport* report, std::vector<tpb::Trajectory>* trajectories) {
+  ChatEndpointOptions co;
+  co.endpoint = o.endpoint;
+  co.model_name = o.model_name;
+  co.api_key = o.api_key;
+  AG_ASSIGN_OR_RETURN(std::unique_ptr<ChatEndpointClient> client, ChatEndpointClient::Create(co));
+  EndpointEpisodeOptions eo;
+  eo.params.max_tokens = o.max_new_tokens;
+  eo.params.temperature = o.greedy ? 0.0f : o.temperature;
+  eo.concurrency = o.concurrent_episodes;
+  eo.max_turns = o.max_turns;
+  eo.system_prompt = o.system_prompt;
+  eo.transcript_out = o.trajectory_out;
+  AG_ASSIGN_OR_RETURN(EndpointRunResult run, RunEndpointEpisodes(*client, pool, groups, eo));
+  report->env_errors = run.env_errors;
+  report->dropped_groups = run.dropped_tasks;
+  *trajectories = std::move(run.trajectories);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<EvalReport> RunEval(const EvalOptions& o) {
+  if (o.envs.empty()) return absl::InvalidArgumentError("eval needs at least one env");
+  if (o.samples < 1) return absl::InvalidArgumentError("samples must be >= 1");
+  if (o.limit < 0 || o.max_turns < 0) return absl::InvalidArgumentError("limit and max_turns must be >= 0");
+  if (o.endpoint.empty() == o.model_dir.empty()) {
+    return absl::InvalidArgumentError("eval needs exactly one of a model directory and an endpoint");
+  }
+  AG_ASSIGN_OR_RETURN(env::v1::Split split, ParseSplit(o.split));
+  if (!o.endpoint.empty()) {  // the endpoint's own checks first: they need no env server
+    ChatEndpointOptions co;
+    co.endpoint = o.endpoint;
+    co.model_name = o.model_name;
+    AG_RETURN_IF_ERROR(ChatEndpointClient::Create(co).status());
+  } else if (!std::filesystem::is_directory(o.model_dir)) {
+    return absl::NotFoundError(absl::StrCat("model directory ", o.model_dir, " does not exist"));
+  }
+
+  std::unique_ptr<env::EnvServer> local;
+  std::string address = o.env_server;
+  if (address.empty()) {
+    env::EnvServerOptions so;
+    so.listen = "127.0.0.1:0";
+    so.envs = o.envs;
+    so.grpc_api = env::EnvServerOptions::GrpcApi::kAuto;
+    absl::StatusOr<std::unique_ptr<env::EnvServer>> started = env::EnvServer::Start(so);
+    if (!started.ok()) return started.status();
+    local = std::move(*started);
+    address = local->address();
+  }
+  EnvPool pool(EnvPoolOptions{});
+  pool.AddServer(address, o.envs);
+  AG_ASSIGN_OR_RETURN(std::vector<TaskGroupSpec> groups, EvalGroups(o, split, &pool, address));
 
   EvalReport report;
-  report.env_errors = stats.env_error;
-  report.dropped_groups = stats.groups_dropped;
+  std::vector<tpb::Trajectory> trajectories;
+  AG_RETURN_IF_ERROR(o.endpoint.empty() ? RunWithPolicy(o, std::move(groups), &pool, &report, &trajectories)
+                                        : RunWithEndpoint(o, groups, &pool, &report, &trajectories));
   std::map<std::pair<std::string, std::string>, Acc> by_type;
   std::map<std::string, Acc> by_env;
-  for (const tpb::Trajectory& t : sink.Take()) {
+  for (const tpb::Trajectory& t : trajectories) {
     if (t.end_reason() == tpb::END_REASON_ENV_ERROR) continue;
     by_type[{t.env(), t.task_type()}].Add(t);
     by_env[t.env()].Add(t);

@@ -12,9 +12,17 @@ namespace agentgym::actor {
 // `agentgym eval`: runs a policy over the tasks of a split with the same
 // episode engine as training and reports success per env and task type.
 struct EvalOptions {
+  // The policy: exactly one of a model directory (our engine) and an
+  // OpenAI-compatible chat-completions endpoint (http://host:port/v1, with
+  // model_name and, when the server wants one, api_key), scored on the same
+  // envs with the same prompts (actor/prompts.h).
   std::string model_dir;
-  std::string endpoint;    // OpenAI-compatible server instead of model_dir (not supported yet: an error)
-  std::string model_name;  // for `endpoint`
+  std::string endpoint;
+  std::string model_name;
+  std::string api_key;
+  // With an endpoint: the system prompt before the env's action format
+  // (a model directory brings its own).
+  std::string system_prompt;
   std::vector<std::string> envs;
   // Only tasks of these types (ListTasksRequest.task_type, per type); empty:
   // every type. A type no env has gives no tasks (NOT_FOUND when nothing at
@@ -31,7 +39,8 @@ struct EvalOptions {
   int max_new_tokens = 32;
   float temperature = 1.0f;  // when !greedy
   // Also writes every episode's trajectory (exact tokens, turns, rewards)
-  // to this JSONL file; empty: none.
+  // to this JSONL file; with an endpoint, its chat transcript (there are no
+  // tokens); empty: none.
   std::string trajectory_out;
 };
 
@@ -48,9 +57,11 @@ struct EvalReport {
   int64_t dropped_groups = 0;  // tasks whose episodes kept failing (missing from rows)
 };
 
-// INVALID_ARGUMENT for bad options (no envs, unknown split, samples < 1, an
-// endpoint); NOT_FOUND for an unknown env or a missing model directory;
-// UNAVAILABLE when the env server cannot be reached.
+// INVALID_ARGUMENT for bad options (no envs, unknown split, samples < 1,
+// both or neither of model_dir and endpoint, a malformed endpoint); NOT_FOUND
+// for an unknown env or a missing model directory; UNAVAILABLE when the env
+// server or the endpoint cannot be reached; the endpoint's UNAUTHENTICATED
+// and the like as ChatEndpointClient returns them.
 absl::StatusOr<EvalReport> RunEval(const EvalOptions& options);
 std::string FormatEvalTable(const EvalReport& report);
 std::string EvalReportToJson(const EvalReport& report);

@@ -35,9 +35,23 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--log-level", train.log_level, "trace|debug|info|warn|error");
 
   agentgym::launcher::EvalFlags eval;
-  CLI::App* eval_cmd = app.add_subcommand("eval", "evaluate a model directory on held-out tasks");
-  eval_cmd->add_option("--model", eval.model_dir, "model directory (e.g. runs/X/checkpoints/latest)")
-      ->required();
+  CLI::App* eval_cmd =
+      app.add_subcommand("eval", "evaluate a model directory or an OpenAI-compatible endpoint on held-out tasks");
+  CLI::Option* model_opt =
+      eval_cmd->add_option("--model", eval.model_dir, "model directory (e.g. runs/X/checkpoints/latest)");
+  CLI::Option* endpoint_opt = eval_cmd->add_option(
+      "--endpoint", eval.endpoint, "an OpenAI-compatible chat-completions API instead, e.g. http://127.0.0.1:8000/v1");
+  model_opt->excludes(endpoint_opt);
+  eval_cmd->add_option("--model-name", eval.model_name, "the model the endpoint serves")->needs(endpoint_opt);
+  eval_cmd
+      ->add_option("--api-key-file", eval.api_key_file,
+                   "a file holding the endpoint's API key (default: $OPENAI_API_KEY; never on the command line)")
+      ->needs(endpoint_opt);
+  eval_cmd
+      ->add_option("--system-prompt", eval.system_prompt,
+                   "with --endpoint: the system prompt before the env's action format")
+      ->needs(endpoint_opt);
+  eval_cmd->add_option("--temperature", eval.temperature, "sampling temperature with --samples");
   eval_cmd->add_option("--envs", eval.envs, "comma-separated envs, e.g. maze,babyai")->required();
   eval_cmd->add_option("--task-types", eval.task_types,
                        "comma-separated task types to evaluate, e.g. open4 (default: all)");
@@ -48,7 +62,8 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--seed", eval.seed, "env and sampling seed");
   eval_cmd->add_option("--json", eval.json_path, "also write the report as JSON here");
   eval_cmd->add_option("--trajectories", eval.trajectory_out,
-                       "also write every episode's trajectory (tokens, turns, rewards) as JSONL here");
+                       "also write every episode's trajectory (tokens, turns, rewards; with --endpoint the chat "
+                       "transcript) as JSONL here");
   eval_cmd->add_option("--env-server", eval.env_server,
                        "HOST:PORT of a running env server (default: start one)");
   eval_cmd->add_option("--max-turns", eval.max_turns, "horizon (0: the env's recommendation)");
@@ -66,6 +81,10 @@ int main(int argc, char** argv) {
   }
   if (train_cmd->parsed()) return agentgym::launcher::RunTrain(train);
   if (eval_cmd->parsed()) {
+    if (eval.model_dir.empty() == eval.endpoint.empty()) {
+      std::cerr << "agentgym eval: give --model DIR or --endpoint URL --model-name NAME\n";
+      return 2;
+    }
     if (eval.samples < 0 || eval.limit < 0) {
       std::cerr << "agentgym eval: --samples and --limit must be >= 0\n";
       return 2;

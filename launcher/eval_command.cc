@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -24,11 +25,29 @@ int Fail(const absl::Status& status) {
   return 2;
 }
 
+// The endpoint's API key: the file's first line, else $OPENAI_API_KEY, else
+// none. Never a flag: other users can read a command line.
+absl::StatusOr<std::string> ReadApiKey(const std::string& path) {
+  if (path.empty()) {
+    const char* env = std::getenv("OPENAI_API_KEY");
+    return std::string(env == nullptr ? "" : env);
+  }
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read the API key file ", path));
+  std::string key;
+  std::getline(in, key);
+  while (!key.empty() && (key.back() == '\r' || key.back() == ' ')) key.pop_back();
+  if (key.empty()) return absl::InvalidArgumentError(absl::StrCat("the API key file ", path, " is empty"));
+  return key;
+}
+
 }  // namespace
 
 int RunEvalCommand(const EvalFlags& flags) {
   if (absl::Status s = SetLogLevel(flags.log_level); !s.ok()) return Fail(s);
-  if (flags.model_dir.empty()) return Fail(absl::InvalidArgumentError("--model is required"));
+  if (flags.model_dir.empty() == flags.endpoint.empty()) {
+    return Fail(absl::InvalidArgumentError("give --model DIR or --endpoint URL --model-name NAME"));
+  }
   if (flags.greedy && flags.samples > 0) {
     return Fail(absl::InvalidArgumentError("--greedy and --samples exclude each other"));
   }
@@ -37,6 +56,15 @@ int RunEvalCommand(const EvalFlags& flags) {
   }
   actor::EvalOptions o;
   o.model_dir = flags.model_dir;
+  o.endpoint = flags.endpoint;
+  o.model_name = flags.model_name;
+  o.system_prompt = flags.system_prompt;
+  o.temperature = flags.temperature;
+  if (!flags.endpoint.empty()) {
+    absl::StatusOr<std::string> key = ReadApiKey(flags.api_key_file);
+    if (!key.ok()) return Fail(key.status());
+    o.api_key = *key;
+  }
   for (absl::string_view e : absl::StrSplit(flags.envs, ',', absl::SkipWhitespace())) {
     o.envs.emplace_back(e);
   }

@@ -8,6 +8,11 @@ namespace agentgym::launcher {
 
 struct EvalFlags {
   std::string model_dir;
+  std::string endpoint;      // instead of model_dir
+  std::string model_name;    // with endpoint
+  std::string api_key_file;  // with endpoint; empty: $OPENAI_API_KEY
+  std::string system_prompt; // with endpoint
+  float temperature = 1.0f;  // with samples
   std::string envs;  // comma-separated
   std::string task_types;  // comma-separated; empty: all
   std::string split = "test";
@@ -25,8 +30,9 @@ struct EvalFlags {
   std::string log_level = "warn";
 };
 
-// `agentgym eval`: actor::RunEval on the model, prints FormatEvalTable, and
-// writes EvalReportToJson to --json. Exit 0, or 2 with a message on any error.
+// `agentgym eval`: actor::RunEval on the model directory or the endpoint,
+// prints FormatEvalTable, and writes EvalReportToJson to --json. Exit 0, or 2
+// with a message on any error.
 int RunEvalCommand(const EvalFlags& flags);
 
 }  // namespace agentgym::launcher

@@ -52,6 +52,14 @@ TEST(ConfigsTest, MistakesAreNamedWithExitCode2) {
         "127.0.0.1:1"},
        "nonexistent-model"},
       {{"eval", "--model", "x", "--envs", "maze", "--greedy", "--samples", "3"}, "exclude"},
+      {{"eval", "--envs", "maze"}, "give --model DIR or --endpoint URL"},
+      {{"eval", "--model", "x", "--endpoint", "http://127.0.0.1:1/v1", "--envs", "maze"}, "excludes"},
+      {{"eval", "--endpoint", "https://api.example.com/v1", "--model-name", "m", "--envs", "maze",
+        "--env-server", "127.0.0.1:1"},
+       "https is not supported"},
+      {{"eval", "--endpoint", "http://127.0.0.1:1/v1", "--model-name", "m", "--envs", "maze",
+        "--api-key-file", "/nonexistent-key"},
+       "nonexistent-key"},
   };
   for (const Case& c : cases) {
     auto r = RunCommand(AG_AGENTGYM_BIN, c.args);
