@@ -459,6 +459,15 @@ int TrainRun::Run() {
     }
     if (finished) break;
     PollStatus(/*force_line=*/false);
+    // The curriculum's stall guard gave up: more steps would train on zero
+    // gradients (or a collapsed policy) and only burn the budget.
+    if (last_status_ && !last_status_->curriculum_guard().failure().empty()) {
+      ClearProgressLine();
+      const std::string why = last_status_->curriculum_guard().failure();
+      std::cerr << "agentgym train: the run failed: " << why << "\n";
+      Finish(absl::StrCat("failed: ", why), /*run_eval=*/false);
+      return 1;
+    }
     WaitForSignal(absl::Milliseconds(200));
   }
   if (finished) {

@@ -514,6 +514,10 @@ void Learner::Report(const std::vector<Trajectory>& batch, const StepMetrics& m,
   const auto& o = run_.options;
   const int64_t group = o.algorithm.group_size;
   r.set_max_groups_ahead(MaxGroupsAhead());
+  // Groups of one are never "mixed": the fraction means something only to
+  // group-relative algorithms, and only they are guarded by it.
+  if (o.algorithm.UsesGroups()) r.set_mixed_group_fraction(m.at("mixed_group_frac"));
+  r.set_policy_entropy(m.at("entropy"));
   r.set_buffered_groups((buffer_->ready() + (o.train.max_staleness == 0 ? static_cast<int64_t>(batch.size()) : 0)) / group);
   last_report_ = r;
   auto reply = coordinator_->ReportProgress(std::move(r));

@@ -187,7 +187,17 @@ grpc::Status CoordinatorService::ReportProgress(grpc::ServerContextBase* context
       s.first += e.episodes();
       s.second += e.successes();
     }
-    changes = curriculum_.OnProgress(req->step(), success);
+    Curriculum::StepHealth health;
+    if (req->has_mixed_group_fraction()) health.mixed_group_fraction = req->mixed_group_fraction();
+    if (req->has_policy_entropy()) health.policy_entropy = req->policy_entropy();
+    const bool failed_before = !curriculum_.guard_failure().empty();
+    changes = curriculum_.OnProgress(req->step(), success, health);
+    for (const pb::StageChange& c : changes) {
+      if (c.reason() == "guard") Log()->warn("curriculum guard: {}", curriculum_.guard_status().last_intervention());
+    }
+    if (!failed_before && !curriculum_.guard_failure().empty()) {
+      Log()->error("curriculum guard: {}", curriculum_.guard_failure());
+    }
     RecordStageChangesLocked(changes);
     SaveStateLocked();  // the adaptive window moves on every report
   }

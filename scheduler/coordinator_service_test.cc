@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -150,6 +151,44 @@ TEST_F(CoordinatorServiceTest, ARetriedReportFeedsTheAdaptiveRuleOnce) {
   EXPECT_EQ(Status().horizon().tracks(0).max_turns(), 10);
   EXPECT_EQ(report(2), 1);  // the second real step fills the window
   EXPECT_EQ(Status().horizon().tracks(0).max_turns(), 20);
+}
+
+TEST_F(CoordinatorServiceTest, StallGuardAdvancesFromLearnerHealthAndReportsItsFailure) {
+  CoordinatorOptions o = DefaultOptions();
+  o.curriculum.per_env.clear();
+  o.curriculum.default_track = {{10, 20}, {0, 1000}};
+  o.curriculum.guard.enabled = true;
+  o.curriculum.guard.patience_steps = 2;
+  Start(o);
+  std::string learner = Register(pb::ROLE_LEARNER, "127.0.0.1:6000");
+  auto report = [&](int64_t step, std::optional<double> mixed) {
+    pb::ReportProgressRequest req;
+    req.set_component_id(learner);
+    req.set_step(step);
+    if (mixed) req.set_mixed_group_fraction(*mixed);
+    req.set_policy_entropy(0.5);
+    pb::ReportProgressResponse resp;
+    EXPECT_TRUE(stub_->ReportProgress(Ctx().get(), req, &resp).ok());
+    return resp;
+  };
+  report(1, 0.0);
+  report(1, 0.0);  // a retried report is one step, not two
+  EXPECT_EQ(Status().curriculum_guard().stalled_steps(), 1);
+  pb::ReportProgressResponse moved = report(2, 0.0);
+  ASSERT_EQ(moved.stage_changes_size(), 1);
+  EXPECT_EQ(moved.stage_changes(0).reason(), "guard");
+  pb::RunStatus status = Status();
+  EXPECT_EQ(status.horizon().tracks(0).max_turns(), 20);
+  EXPECT_TRUE(status.curriculum_guard().enabled());
+  EXPECT_EQ(status.curriculum_guard().interventions(), 1);
+  EXPECT_DOUBLE_EQ(status.curriculum_guard().policy_entropy(), 0.5);
+  EXPECT_TRUE(status.curriculum_guard().failure().empty());
+  report(3, std::nullopt);  // PPO sends no fraction: not a stalled step
+  report(4, 0.0);
+  report(5, 0.0);
+  status = Status();
+  EXPECT_NE(status.curriculum_guard().failure().find("training stalled"), std::string::npos)
+      << status.curriculum_guard().DebugString();
 }
 
 TEST_F(CoordinatorServiceTest, BadRequestsGetClearErrors) {

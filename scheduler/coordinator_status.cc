@@ -131,6 +131,7 @@ pb::RunStatus CoordinatorService::StatusLocked() const {
   const auto& history = curriculum_.history();
   size_t first = history.size() > 10 ? history.size() - 10 : 0;
   for (size_t i = first; i < history.size(); ++i) *status.add_recent_stage_changes() = history[i];
+  *status.mutable_curriculum_guard() = curriculum_.guard_status();
   return status;
 }
 

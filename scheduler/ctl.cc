@@ -194,6 +194,15 @@ std::string FormatStatus(const pb::RunStatus& s) {
     }
     out += "\n" + FormatTable({"STEP", "TRACK", "MAX_TURNS", "REASON"}, rows);
   }
+  if (const auto& g = s.curriculum_guard(); g.enabled()) {
+    absl::StrAppend(&out, "\ncurriculum guard: ", g.stalled_steps(), " stalled steps, ", g.interventions(),
+                    " interventions");
+    if (g.has_mixed_group_fraction()) absl::StrAppend(&out, ", mixed groups ", g.mixed_group_fraction());
+    if (g.has_policy_entropy()) absl::StrAppend(&out, ", entropy ", g.policy_entropy());
+    absl::StrAppend(&out, "\n");
+    if (!g.last_intervention().empty()) absl::StrAppend(&out, "  last: ", g.last_intervention(), "\n");
+    if (!g.failure().empty()) absl::StrAppend(&out, "  FAILED: ", g.failure(), "\n");
+  }
   return out;
 }
 

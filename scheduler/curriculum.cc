@@ -21,7 +21,9 @@ constexpr int32_t kMaxHorizon = 100000;
 const std::vector<std::string> kTrackKeys = {"horizons", "stage_steps", "stage_starts"};
 const std::vector<std::string> kCurriculumKeys = {"mode",    "horizons", "stage_steps",
                                                   "stage_starts", "per_env", "adaptive",
-                                                  "history_limit", "solvable"};
+                                                  "history_limit", "solvable", "guard"};
+const std::vector<std::string> kGuardKeys = {"enabled",        "mixed_floor", "entropy_floor",
+                                             "patience_steps", "action",      "max_interventions"};
 const std::vector<std::string> kSolvableKeys = {"enabled", "slack"};
 const std::vector<std::string> kAdaptiveKeys = {"window",           "success_threshold",
                                                 "plateau_delta",    "min_steps_per_stage",
@@ -199,6 +201,33 @@ absl::StatusOr<CurriculumOptions> CurriculumOptions::FromYaml(const YAML::Node& 
       return absl::InvalidArgumentError(where + ".slack must be >= 0");
     }
   }
+  if (const YAML::Node g = node["guard"]) {
+    const std::string where = "curriculum.guard";
+    if (!g.IsMap()) return absl::InvalidArgumentError(where + " must be a mapping");
+    AG_RETURN_IF_ERROR(Config::ExpectOnlyKeysOf(g, where, kGuardKeys));
+    Guard& gd = options.guard;
+    gd.enabled = true;  // a `guard:` section means on
+    if (const YAML::Node en = g["enabled"]) {
+      if (!en.IsScalar() || !YAML::convert<bool>::decode(en, gd.enabled)) {
+        return absl::InvalidArgumentError(where + ".enabled must be true or false");
+      }
+    }
+    AG_RETURN_IF_ERROR(Read(g, where, "mixed_floor", &gd.mixed_floor));
+    AG_RETURN_IF_ERROR(Read(g, where, "entropy_floor", &gd.entropy_floor));
+    AG_RETURN_IF_ERROR(Read(g, where, "patience_steps", &gd.patience_steps));
+    AG_RETURN_IF_ERROR(Read(g, where, "max_interventions", &gd.max_interventions));
+    if (const YAML::Node a = g["action"]) {
+      const std::string action = a.IsScalar() ? a.Scalar() : "";
+      if (action == "advance") {
+        gd.action = Guard::Action::kAdvance;
+      } else if (action == "fail") {
+        gd.action = Guard::Action::kFail;
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ".action must be 'advance' or 'fail', got '", Quote(action), "'"));
+      }
+    }
+  }
   int64_t history_limit = static_cast<int64_t>(options.history_limit);
   AG_RETURN_IF_ERROR(Read(node, "curriculum", "history_limit", &history_limit));
   if (history_limit <= 0) return absl::InvalidArgumentError("curriculum.history_limit must be > 0");
@@ -234,6 +263,20 @@ absl::Status CurriculumOptions::Validate() const {
         "adaptive.plateau_delta or adaptive.max_steps_per_stage");
   }
   if (history_limit == 0) return absl::InvalidArgumentError("curriculum.history_limit must be > 0");
+  if (!(guard.mixed_floor >= 0 && guard.mixed_floor <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("curriculum.guard.mixed_floor must be in [0, 1], got ", guard.mixed_floor));
+  }
+  if (!(guard.entropy_floor >= 0) || !std::isfinite(guard.entropy_floor)) {
+    return absl::InvalidArgumentError("curriculum.guard.entropy_floor must be >= 0");
+  }
+  if (guard.patience_steps < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("curriculum.guard.patience_steps must be >= 1, got ", guard.patience_steps));
+  }
+  if (guard.max_interventions < 0) {
+    return absl::InvalidArgumentError("curriculum.guard.max_interventions must be >= 0");
+  }
   return absl::OkStatus();
 }
 
@@ -250,6 +293,7 @@ Curriculum::Curriculum(CurriculumOptions options, Clock* clock)
   for (const auto& [env, schedule] : options_.per_env) {
     tracks_.push_back(Track{env, schedule, 0, false, 0, 0, now, {}});
   }
+  guard_.set_enabled(options_.guard.enabled);
 }
 
 Curriculum::Track* Curriculum::FindTrack(const std::string& env) {
@@ -322,7 +366,8 @@ std::optional<std::string> Curriculum::AdaptiveReason(const Track& track, int64_
   return std::nullopt;
 }
 
-std::vector<pb::StageChange> Curriculum::OnProgress(int64_t step, const StepSuccess& success) {
+std::vector<pb::StageChange> Curriculum::OnProgress(int64_t step, const StepSuccess& success,
+                                                    const StepHealth& health) {
   step_ = step;
   std::vector<pb::StageChange> changes;
   // Aggregate the step's success per track: envs without a track of their own
@@ -345,7 +390,7 @@ std::vector<pb::StageChange> Curriculum::OnProgress(int64_t step, const StepSucc
     const int32_t last = static_cast<int32_t>(track.schedule.horizons.size()) - 1;
     if (options_.mode == CurriculumOptions::Mode::kFixed) {
       const auto& starts = track.schedule.stage_starts;
-      const int32_t target = FixedStage(track, step);
+      const int32_t target = std::max(FixedStage(track, step), track.guard_min_stage);
       if (target != track.stage) {
         int32_t from_turns = MaxTurns(track);
         changes.push_back(Move(track, target, from_turns, step, "schedule"));
@@ -358,6 +403,58 @@ std::vector<pb::StageChange> Curriculum::OnProgress(int64_t step, const StepSucc
       }
     }
   }
+  std::vector<pb::StageChange> guarded = Guard(step, health);
+  changes.insert(changes.end(), guarded.begin(), guarded.end());
+  return changes;
+}
+
+std::vector<pb::StageChange> Curriculum::Guard(int64_t step, const StepHealth& health) {
+  const CurriculumOptions::Guard& g = options_.guard;
+  if (!g.enabled || !guard_.failure().empty()) return {};
+  if (health.mixed_group_fraction) guard_.set_mixed_group_fraction(*health.mixed_group_fraction);
+  if (health.policy_entropy) guard_.set_policy_entropy(*health.policy_entropy);
+  std::vector<std::string> why;
+  if (health.mixed_group_fraction && *health.mixed_group_fraction < g.mixed_floor) {
+    why.push_back(absl::StrCat("mixed-reward groups under ", g.mixed_floor));
+  }
+  if (g.entropy_floor > 0 && health.policy_entropy && *health.policy_entropy < g.entropy_floor) {
+    why.push_back(absl::StrCat("policy entropy under ", g.entropy_floor));
+  }
+  if (why.empty()) {
+    guard_.set_stalled_steps(0);
+    return {};
+  }
+  guard_.set_stalled_steps(guard_.stalled_steps() + 1);
+  if (guard_.stalled_steps() < g.patience_steps) return {};
+  const std::string stall = absl::StrCat(absl::StrJoin(why, " and "), " for ", guard_.stalled_steps(),
+                                         " steps (at step ", step, ")");
+  guard_.set_stalled_steps(0);
+  std::vector<Track*> movable;
+  for (Track& t : tracks_) {
+    if (!t.pinned && t.stage + 1 < static_cast<int32_t>(t.schedule.horizons.size())) movable.push_back(&t);
+  }
+  std::string cannot;
+  if (g.action == CurriculumOptions::Guard::Action::kFail) {
+    cannot = "curriculum.guard.action is 'fail'";
+  } else if (guard_.interventions() >= g.max_interventions) {
+    cannot = absl::StrCat("the guard already intervened ", guard_.interventions(), " times (max_interventions)");
+  } else if (movable.empty()) {
+    cannot = "every unpinned track is at its last horizon stage";
+  }
+  if (!cannot.empty()) {
+    guard_.set_failure(absl::StrCat("training stalled: ", stall, "; ", cannot,
+                                    ". Group-relative algorithms get no gradient when every member of a group "
+                                    "scores the same: check the horizon (can the tasks be solved in it?), "
+                                    "the entropy bonus and the learning rate"));
+    return {};
+  }
+  std::vector<pb::StageChange> changes;
+  for (Track* t : movable) {
+    t->guard_min_stage = t->stage + 1;
+    changes.push_back(Move(*t, t->stage + 1, MaxTurns(*t), step, "guard"));
+  }
+  guard_.set_interventions(guard_.interventions() + 1);
+  guard_.set_last_intervention(absl::StrCat("advanced ", changes.size(), " track(s) a stage: ", stall));
   return changes;
 }
 
@@ -459,8 +556,10 @@ pb::CurriculumState Curriculum::State() const {
     s->set_since_step(t.since_step);
     s->set_since_unix_ms(absl::ToUnixMillis(t.since_time));
     for (double v : t.recent_success) s->add_recent_success(v);
+    s->set_guard_min_stage(t.guard_min_stage);
   }
   for (const auto& change : history_) *state.add_history() = change;
+  *state.mutable_guard() = guard_;
   return state;
 }
 
@@ -499,6 +598,14 @@ absl::StatusOr<std::vector<pb::StageChange>> Curriculum::Restore(
     t->since_step = s.since_step();
     t->since_time = absl::FromUnixMillis(s.since_unix_ms());
     t->recent_success.assign(s.recent_success().begin(), s.recent_success().end());
+    t->guard_min_stage = std::clamp<int32_t>(s.guard_min_stage(), 0, t->stage);
+  }
+  // The guard's counts carry over; whether it is on is this run's config,
+  // and a resumed run gets a fresh verdict (its config may have changed).
+  if (state.has_guard()) {
+    guard_ = state.guard();
+    guard_.set_enabled(options_.guard.enabled);
+    guard_.clear_failure();
   }
   // Keep the checkpoint's history ahead of the restore events themselves.
   std::deque<pb::StageChange> merged(state.history().begin(), state.history().end());

@@ -55,6 +55,23 @@ struct CurriculumOptions {
     bool enabled = false;
     int32_t slack = 0;  // >= 0: spare turns a task must leave at the horizon
   } solvable;
+  // The stall guard (`curriculum.guard`; off unless given): a step is
+  // stalled when the learner reports a mixed-group fraction under
+  // mixed_floor, or (entropy_floor > 0) a policy entropy under
+  // entropy_floor. After `patience_steps` stalled steps in a row the guard
+  // advances every unpinned track that has a next stage (action kAdvance),
+  // at most max_interventions times; when it cannot (every track at its last
+  // stage, the interventions spent, or action kFail) the run fails with a
+  // message saying why, instead of burning its budget on zero gradients.
+  struct Guard {
+    enum class Action { kAdvance, kFail };
+    bool enabled = false;
+    double mixed_floor = 0.05;
+    double entropy_floor = 0.0;  // 0: entropy is not watched
+    int64_t patience_steps = 30;
+    Action action = Action::kAdvance;
+    int32_t max_interventions = 3;
+  } guard;
   size_t history_limit = 256;  // stage changes kept for status / checkpoints
 
   // Parses the `curriculum:` mapping (docs/coordinator.md). A null node gives
@@ -78,9 +95,21 @@ class Curriculum {
   // Per-env batch success of one training step: env -> (episodes, successes).
   using StepSuccess = std::map<std::string, std::pair<int64_t, int64_t>>;
 
-  // Applies the automatic rule after training step `step`. Returns the stage
-  // changes it made (empty when none).
-  std::vector<pb::StageChange> OnProgress(int64_t step, const StepSuccess& success);
+  // What the learner reported of the step's health (unset: not reported).
+  struct StepHealth {
+    std::optional<double> mixed_group_fraction;
+    std::optional<double> policy_entropy;
+  };
+
+  // Applies the automatic rule, then the stall guard, after training step
+  // `step`. Returns the stage changes made (empty when none); a guard
+  // failure shows in guard_failure().
+  std::vector<pb::StageChange> OnProgress(int64_t step, const StepSuccess& success,
+                                          const StepHealth& health = {});
+
+  // Non-empty once the stall guard gave up: why the run should stop.
+  const std::string& guard_failure() const { return guard_.failure(); }
+  const pb::CurriculumGuardStatus& guard_status() const { return guard_; }
 
   // Manual override (`agentgym-ctl set-horizon`). `env` empty means every
   // track. Exactly one of: `stage`, `max_turns`, `release`. Pinning stops the
@@ -123,6 +152,7 @@ class Curriculum {
     int64_t since_step = 0;
     absl::Time since_time;
     std::deque<double> recent_success;  // newest last, at most 2 windows
+    int32_t guard_min_stage = 0;  // the fixed schedule gives no lower stage
   };
 
   Curriculum(CurriculumOptions options, Clock* clock);
@@ -134,6 +164,8 @@ class Curriculum {
   std::optional<std::string> AdaptiveReason(const Track& track, int64_t step) const;
   pb::StageChange Move(Track& track, int32_t to_stage, int32_t from_turns, int64_t step,
                        const std::string& reason);
+  // The stall guard after step `step` (see CurriculumOptions::Guard).
+  std::vector<pb::StageChange> Guard(int64_t step, const StepHealth& health);
 
   CurriculumOptions options_;
   Clock* clock_;
@@ -141,6 +173,7 @@ class Curriculum {
   int64_t step_ = 0;
   int64_t revision_ = 0;
   std::deque<pb::StageChange> history_;
+  pb::CurriculumGuardStatus guard_;
 };
 
 }  // namespace agentgym::scheduler

@@ -308,5 +308,105 @@ TEST(CurriculumTest, PresetsMatchThePaper) {
   }
 }
 
+// The stall guard (LEARNING-FACTS: at a too-short horizon every group
+// scored the same, the GRPO gradient vanished and training stalled).
+Curriculum::StepHealth Mixed(double fraction, double entropy = 1.0) {
+  Curriculum::StepHealth h;
+  h.mixed_group_fraction = fraction;
+  h.policy_entropy = entropy;
+  return h;
+}
+
+TEST(CurriculumGuardTest, AdvancesTheStageAfterPatienceStalledStepsThenFailsAtTheLastStage) {
+  FakeClock clock;
+  Curriculum c = Make(Parse("curriculum: {horizons: [2, 4, 6], stage_steps: 1000, "
+                            "guard: {mixed_floor: 0.1, patience_steps: 3}}"),
+                      &clock);
+  EXPECT_TRUE(c.guard_status().enabled());
+  EXPECT_TRUE(c.OnProgress(1, {}, Mixed(0.0)).empty());
+  EXPECT_TRUE(c.OnProgress(2, {}, Mixed(0.05)).empty());
+  EXPECT_TRUE(c.OnProgress(3, {}, Mixed(0.5)).empty());  // a healthy step resets the count
+  EXPECT_EQ(c.guard_status().stalled_steps(), 0);
+  EXPECT_TRUE(c.OnProgress(4, {}, Mixed(0.0)).empty());
+  EXPECT_TRUE(c.OnProgress(5, {}, Mixed(0.0)).empty());
+  auto changes = c.OnProgress(6, {}, Mixed(0.0));
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].reason(), "guard");
+  EXPECT_EQ(changes[0].to_max_turns(), 4);
+  EXPECT_EQ(c.MaxTurnsFor("maze"), 4);
+  EXPECT_EQ(c.guard_status().interventions(), 1);
+  EXPECT_NE(c.guard_status().last_intervention().find("mixed-reward groups under 0.1"), std::string::npos);
+  // The fixed schedule (next stage at step 1000) does not take it back.
+  EXPECT_TRUE(c.OnProgress(7, {}, Mixed(0.5)).empty());
+  EXPECT_EQ(c.MaxTurnsFor("maze"), 4);
+  for (int64_t s = 8; s <= 10; ++s) c.OnProgress(s, {}, Mixed(0.0));
+  EXPECT_EQ(c.MaxTurnsFor("maze"), 6);
+  EXPECT_TRUE(c.guard_failure().empty());
+  for (int64_t s = 11; s <= 13; ++s) EXPECT_TRUE(c.OnProgress(s, {}, Mixed(0.0)).empty());
+  EXPECT_NE(c.guard_failure().find("every unpinned track is at its last horizon stage"), std::string::npos)
+      << c.guard_failure();
+  // The schedule still moves on as before once its step comes.
+  EXPECT_EQ(c.OnProgress(2000, {}, Mixed(0.5)).size(), 0u);
+  EXPECT_EQ(c.MaxTurnsFor("maze"), 6);
+}
+
+TEST(CurriculumGuardTest, EntropyFloorFailActionAndInterventionCap) {
+  FakeClock clock;
+  Curriculum fail = Make(Parse("curriculum: {horizons: [2, 4], guard: {entropy_floor: 0.2, "
+                               "patience_steps: 2, action: fail}}"),
+                         &clock);
+  fail.OnProgress(1, {}, Mixed(0.5, 0.1));
+  EXPECT_TRUE(fail.guard_failure().empty());
+  fail.OnProgress(2, {}, Mixed(0.5, 0.1));
+  EXPECT_NE(fail.guard_failure().find("policy entropy under 0.2"), std::string::npos) << fail.guard_failure();
+  EXPECT_NE(fail.guard_failure().find("action is 'fail'"), std::string::npos);
+  EXPECT_EQ(fail.MaxTurnsFor("maze"), 2);
+
+  Curriculum capped = Make(Parse("curriculum: {horizons: [2, 4, 6], guard: {patience_steps: 1, "
+                                 "max_interventions: 1}}"),
+                           &clock);
+  EXPECT_EQ(capped.OnProgress(1, {}, Mixed(0.0)).size(), 1u);
+  EXPECT_TRUE(capped.OnProgress(2, {}, Mixed(0.0)).empty());
+  EXPECT_NE(capped.guard_failure().find("max_interventions"), std::string::npos) << capped.guard_failure();
+
+  // Off without a guard section; unreported health never counts as stalled.
+  Curriculum off = Make(Parse("curriculum: {horizons: [2, 4], stage_steps: 1000}"), &clock);
+  for (int64_t s = 1; s <= 100; ++s) EXPECT_TRUE(off.OnProgress(s, {}, Mixed(0.0)).empty());
+  Curriculum unreported = Make(Parse("curriculum: {horizons: [2, 4], guard: {patience_steps: 1}}"), &clock);
+  for (int64_t s = 1; s <= 10; ++s) EXPECT_TRUE(unreported.OnProgress(s, {}, {}).empty());
+  EXPECT_TRUE(unreported.guard_failure().empty());
+}
+
+TEST(CurriculumGuardTest, PinnedTracksAreLeftAloneAndStateRoundTrips) {
+  FakeClock clock;
+  const CurriculumOptions options = Parse(
+      "curriculum: {horizons: [2, 4, 6], per_env: {babyai: {horizons: [3, 5]}}, guard: {patience_steps: 1}}");
+  Curriculum c = Make(options, &clock);
+  ASSERT_TRUE(c.SetHorizon("babyai", std::nullopt, 3, false).ok());
+  auto changes = c.OnProgress(1, {}, Mixed(0.0));
+  ASSERT_EQ(changes.size(), 1u);  // the default track only: babyai is pinned
+  EXPECT_EQ(changes[0].env(), "");
+  EXPECT_EQ(c.MaxTurnsFor("babyai"), 3);
+
+  Curriculum resumed = Make(options, &clock);
+  ASSERT_TRUE(resumed.Restore(c.State()).ok());
+  EXPECT_EQ(resumed.MaxTurnsFor("maze"), 4);
+  EXPECT_EQ(resumed.guard_status().interventions(), 1);
+  EXPECT_TRUE(resumed.OnProgress(2, {}, Mixed(0.5)).empty());  // the schedule keeps stage 1
+  EXPECT_EQ(resumed.MaxTurnsFor("maze"), 4);
+}
+
+TEST(CurriculumGuardTest, RejectsBadGuardConfig) {
+  for (const char* yaml : {"curriculum: {guard: {mixed_floor: 2}}", "curriculum: {guard: {patience_steps: 0}}",
+                           "curriculum: {guard: {action: restart}}", "curriculum: {guard: {entropy_floor: -1}}",
+                           "curriculum: {guard: {patinece_steps: 3}}", "curriculum: {guard: 3}"}) {
+    auto config = Config::FromString(yaml);
+    ASSERT_TRUE(config.ok());
+    auto options = CurriculumOptions::FromYaml(config->Find("curriculum"));
+    EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument) << yaml;
+    EXPECT_NE(options.status().message().find("curriculum.guard"), std::string::npos) << options.status();
+  }
+}
+
 }  // namespace
 }  // namespace agentgym::scheduler
