@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 
 namespace agentgym::actor {
 
@@ -39,6 +40,19 @@ class TaskSource {
   // The group is finished (sent whole, or dropped after its retries): called
   // on the engine's scheduler thread; must not block.
   virtual void GroupFinished(const std::string& group_id) {}
+};
+
+// A fixed list of groups handed out in order, then OUT_OF_RANGE: eval and
+// benchmarks, which know every episode up front. Thread-safe.
+class ListTaskSource : public TaskSource {
+ public:
+  explicit ListTaskSource(std::vector<TaskGroupSpec> groups) : groups_(std::move(groups)) {}
+  absl::StatusOr<std::vector<TaskGroupSpec>> Fetch(int max_groups) override;
+
+ private:
+  absl::Mutex mu_;
+  std::vector<TaskGroupSpec> groups_ ABSL_GUARDED_BY(mu_);
+  size_t next_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace agentgym::actor
