@@ -4,16 +4,20 @@
 //                  [--resume runs/<dir>] [--run-root runs]
 //   agentgym eval --model DIR --envs maze[,babyai] [--split test] [--limit N]
 //                 [--task-types T,...] [--greedy | --samples K] [--seed S] [--json FILE] [--trajectories FILE] [--env-server HOST:PORT]
+//   agentgym eval --endpoint http://HOST:PORT/v1 --model-name NAME --envs ... (an OpenAI-compatible server)
+//   agentgym ablate [--config FILE] [--variants fixed-short,fixed-long,paper-schedule,adaptive]
+//                   [--seeds 3] [--parallel N] [--steps N] [--out DIR]
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "launcher/ablate_command.h"
 #include "launcher/eval_command.h"
 #include "launcher/train_command.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"agentgym: multi-turn RL for LLM agents (train, eval)"};
+  CLI::App app{"agentgym: multi-turn RL for LLM agents (train, eval, ablate)"};
   app.require_subcommand(1);
 
   agentgym::launcher::TrainFlags train;
@@ -73,6 +77,26 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--bin-dir", eval.bin_dir, "where agentgym-env-server is");
   eval_cmd->add_option("--log-level", eval.log_level, "trace|debug|info|warn|error");
 
+  agentgym::launcher::AblateFlags ablate;
+  CLI::App* ablate_cmd = app.add_subcommand(
+      "ablate", "compare horizon curricula: a training run per variant and seed, held-out curves, a table and a plot");
+  ablate_cmd->add_option("--config", ablate.config_path, "base run config (default: the embedded one)")
+      ->check(CLI::ExistingFile);
+  ablate_cmd->add_option("--set", ablate.overrides, "override for every variant, key.path=value (repeatable)");
+  ablate_cmd->add_option("--variants", ablate.variants,
+                         "comma-separated: fixed-short, fixed-long, paper-schedule, adaptive (default: all)");
+  ablate_cmd->add_option("--seeds", ablate.seeds, "seeds per variant (default 3)");
+  ablate_cmd->add_option("--parallel", ablate.parallel, "runs at once (default 1)");
+  ablate_cmd->add_option("--steps", ablate.steps, "learner steps per run (default: run.total_steps)");
+  ablate_cmd->add_option("--checkpoint-every", ablate.checkpoint_every,
+                         "checkpoint (and evaluate) every N steps (default 25)");
+  ablate_cmd->add_option("--out", ablate.out_dir, "results directory (default: <run_root>/ablate-<time>)");
+  ablate_cmd->add_option("--eval-task-types", ablate.eval_task_types,
+                         "task types of the held-out eval (default: those of the configured task ids)");
+  ablate_cmd->add_option("--eval-limit", ablate.eval_limit, "held-out tasks per env (0: all)");
+  ablate_cmd->add_option("--bin-dir", ablate.bin_dir, "where the component binaries are");
+  ablate_cmd->add_option("--log-level", ablate.log_level, "trace|debug|info|warn|error");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -80,6 +104,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   if (train_cmd->parsed()) return agentgym::launcher::RunTrain(train);
+  if (ablate_cmd->parsed()) return agentgym::launcher::RunAblate(ablate, std::vector<std::string>(argv, argv + argc));
   if (eval_cmd->parsed()) {
     if (eval.model_dir.empty() == eval.endpoint.empty()) {
       std::cerr << "agentgym eval: give --model DIR or --endpoint URL --model-name NAME\n";

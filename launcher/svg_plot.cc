@@ -126,7 +126,23 @@ std::string RenderLinePlot(const PlotOptions& o, const std::vector<PlotSeries>& 
                   "\" text-anchor=\"middle\">", XmlEscape(o.x_label), "</text>\n");
   absl::StrAppend(&svg, "<text transform=\"translate(14,", Num(top + ph / 2),
                   ") rotate(-90)\" text-anchor=\"middle\">", XmlEscape(o.y_label), "</text>\n");
-  // Lines, then the legend.
+  // Bands under every line, then the lines and the legend.
+  for (size_t k = 0; k < series.size(); ++k) {
+    const PlotSeries& s = series[k];
+    if (s.y_low.size() != s.x.size() || s.y_high.size() != s.x.size() || s.x.empty()) continue;
+    std::string upper, lower;
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y_low[i]) || !std::isfinite(s.y_high[i])) continue;
+      absl::StrAppend(&upper, upper.empty() ? "" : " ", Num(px(s.x[i])), ",",
+                      Num(py(std::clamp(s.y_high[i], y_lo, y_hi))));
+      lower = absl::StrCat(Num(px(s.x[i])), ",", Num(py(std::clamp(s.y_low[i], y_lo, y_hi))),
+                           lower.empty() ? "" : " ", lower);
+    }
+    if (upper.empty()) continue;
+    absl::StrAppend(&svg, "<polygon class=\"band\" fill=\"",
+                    kColors[k % (sizeof(kColors) / sizeof(kColors[0]))], "\" fill-opacity=\"0.15\" stroke=\"none\" points=\"",
+                    upper, " ", lower, "\"/>\n");
+  }
   for (size_t k = 0; k < series.size(); ++k) {
     const PlotSeries& s = series[k];
     const char* color = kColors[k % (sizeof(kColors) / sizeof(kColors[0]))];

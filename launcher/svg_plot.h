@@ -14,6 +14,9 @@ namespace agentgym::launcher {
 struct PlotSeries {
   std::string name;
   std::vector<double> x, y;  // same length; a non-finite y breaks the line
+  // Optional: a shaded band from y_low to y_high under the line (e.g. the
+  // spread over seeds); both the length of x, or empty.
+  std::vector<double> y_low, y_high;
 };
 
 // A shaded x-range with a label at its top (a curriculum stage).
