@@ -180,6 +180,7 @@ absl::Status EpisodeEngine::StartSequences(GroupRun& g, const std::vector<Episod
   std::vector<int64_t> prompt(prompts[0].begin(), prompts[0].end());
   std::vector<int64_t> ids;
   if (shared) {
+    const absl::Time prefill_start = absl::Now();
     absl::StatusOr<int64_t> leader = generator_->AddSequence(prompt, ParamsFor(*members[0]));
     if (!leader.ok()) return leader.status();
     ids.push_back(*leader);
@@ -189,6 +190,8 @@ absl::Status EpisodeEngine::StartSequences(GroupRun& g, const std::vector<Episod
     absl::StatusOr<std::vector<int64_t>> forks = generator_->Fork(*leader, params);
     if (!forks.ok()) return forks.status();
     ids.insert(ids.end(), forks->begin(), forks->end());
+    absl::MutexLock lock(&stats_mu_);
+    stats_.generate_seconds += absl::ToDoubleSeconds(absl::Now() - prefill_start);
   } else {
     for (size_t i = 0; i < members.size(); ++i) {
       std::vector<int64_t> p(prompts[i].begin(), prompts[i].end());

@@ -67,6 +67,13 @@ struct EngineOptions {
   // Prefill a group's shared prompt once and fork it (Generator::Prefill /
   // Fork); false computes each member's prompt on its own (same tokens).
   bool share_prefix = true;
+  // Round-synchronous rollout, as AgentGym-RL's is; for comparison only
+  // (bench/actor). A batch of up to concurrent_episodes episodes starts
+  // together and runs turn by turn in lockstep: no episode generates its
+  // next turn until every live episode's env reply of the current turn is
+  // in (every turn waits for the slowest env), and the next batch starts
+  // only once the whole batch has ended.
+  bool round_synchronous = false;
   // How long Run() waits for env replies of cancelled episodes at shutdown.
   absl::Duration shutdown_grace = absl::Seconds(5);
   // How often load is reported (EngineHooks::on_load).

@@ -192,6 +192,8 @@ bool EpisodeEngine::WaitingForWeights() {
 
 void EpisodeEngine::StartPending() {
   if (WaitingForWeights()) return;
+  // Round-synchronous: a new batch only once the last one has ended whole.
+  if (options_.round_synchronous && !episodes_.empty()) return;
   while (true) {
     if (sink_->Unacked() >= options_.max_unacked) return;  // backpressure
     StartSpec next;
@@ -289,6 +291,21 @@ void EpisodeEngine::StartGroup(StartSpec start) {
   });
 }
 
+bool EpisodeEngine::ShouldStep() {
+  const bool running = generator_->NumRunning() > 0;
+  if (!options_.round_synchronous) return running;
+  if (round_open_ && running) return true;
+  round_open_ = false;
+  if (!running) return false;
+  // The next round starts once no live episode waits on its env (a Create
+  // or a Step): then every one of them is waiting to generate.
+  for (const auto& [uid, ep] : episodes_) {
+    if (ep->state == Episode::State::kCreating || ep->state == Episode::State::kStepping) return false;
+  }
+  round_open_ = true;
+  return true;
+}
+
 void EpisodeEngine::ApplyPendingWeights() {
   if (slot_ == nullptr) return;
   std::optional<WeightUpdate> update = slot_->Take();
@@ -335,7 +352,11 @@ absl::Status EpisodeEngine::Run() {
   absl::Time stop_deadline = absl::InfiniteFuture();
   while (true) {
     ApplyPendingWeights();
-    while (std::optional<EnvEvent> e = events_->Pop(absl::ZeroDuration())) HandleEvent(std::move(*e));
+    // In an open round, replies wait: an episode stepped in this round must
+    // not start its next turn until the round is over.
+    if (!(options_.round_synchronous && round_open_)) {
+      while (std::optional<EnvEvent> e = events_->Pop(absl::ZeroDuration())) HandleEvent(std::move(*e));
+    }
     if (fatal_.ok()) {
       absl::MutexLock lock(&fetch_mu_);
       if (!fetch_fatal_.ok()) fatal_ = fetch_fatal_;
@@ -352,8 +373,10 @@ absl::Status EpisodeEngine::Run() {
       log->warn("{} episodes still wait on env replies after the shutdown grace", episodes_.size());
       break;
     }
-    if (generator_->NumRunning() > 0) {
+    if (ShouldStep()) {
+      const absl::Time step_start = absl::Now();
       absl::StatusOr<std::vector<policy::StepEvent>> step = generator_->Step();
+      const absl::Duration step_time = absl::Now() - step_start;
       if (!step.ok()) {
         fatal_ = step.status();
         log->error("generation failed: {}", fatal_.ToString());
@@ -370,6 +393,7 @@ absl::Status EpisodeEngine::Run() {
       }
       absl::MutexLock lock(&stats_mu_);
       stats_.tokens_sampled += sampled;
+      stats_.generate_seconds += absl::ToDoubleSeconds(step_time);
     } else {
       // Nothing to generate: wait for an env reply (or for new work).
       const absl::Time t0 = absl::Now();

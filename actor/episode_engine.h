@@ -40,6 +40,9 @@ struct EngineStats {
   int64_t groups_dropped = 0;
   int64_t tokens_sampled = 0;
   int64_t turns = 0;
+  // Wall time spent computing with the policy: Generator::Step (prefill and
+  // decode) plus the shared prefill and fork of groups.
+  double generate_seconds = 0;
   int64_t weight_swaps = 0;
   int64_t policy_version = 0;
   // Fraction of wall time the generator had nothing to run, since the
@@ -117,6 +120,9 @@ class EpisodeEngine {
   bool SourceDone() const;
   // Scheduler thread (all below).
   void StartPending();
+  // Whether to run a generator step now; with round_synchronous, also opens
+  // and closes the rounds (see EngineOptions::round_synchronous).
+  bool ShouldStep();
   // Whether new groups wait for weights newer than version_ (see
   // EngineOptions::latest_version).
   bool WaitingForWeights();
@@ -163,6 +169,9 @@ class EpisodeEngine {
   int64_t version_ = 0;
   absl::Time weights_awaited_since_ = absl::InfiniteFuture();  // newer version known since
   bool stopping_ = false;
+  // round_synchronous: a turn's batch is being generated; env replies that
+  // arrive meanwhile wait in events_ until every sequence of it has stopped.
+  bool round_open_ = false;
   absl::Status fatal_;
   absl::Time started_at_;
   absl::Time last_report_;

@@ -8,6 +8,8 @@
 
 #include "absl/strings/match.h"
 #include "actor/testing/test_support.h"
+#include "env_server/environment.h"
+#include "env_server/testing/counter_env.h"
 #include "policy/checkpoint.h"
 #include "policy/scoring.h"
 
@@ -481,6 +483,111 @@ TEST(EpisodeEngineTest, BackpressureStartsNothingWhileSinkIsFull) {
   runner.join();
   EXPECT_LE(sink.Unacked(), 3 + 2);
   EXPECT_LT((*engine)->stats().produced, 40);
+}
+
+// The env side of round-synchronous rollout: counts, as each Step arrives,
+// the steps that overtake a live episode, i.e. an episode taking step k+1
+// while another live one has taken only k (its reply of the round still
+// out). Round-synchronous rollout never does this; a continuous engine with
+// jittered env latency does all the time. Thread-safe.
+class RoundLog {
+ public:
+  int Open() {
+    absl::MutexLock lock(&mu_);
+    steps_.push_back(0);
+    live_.push_back(true);
+    return static_cast<int>(steps_.size()) - 1;
+  }
+  void Step(int ep) {
+    absl::MutexLock lock(&mu_);
+    for (size_t b = 0; b < steps_.size(); ++b) {
+      if (live_[b] && steps_[b] < steps_[ep]) ++overtaking_;
+    }
+    ++steps_[ep];
+    ++total_;
+  }
+  void End(int ep) {
+    absl::MutexLock lock(&mu_);
+    live_[ep] = false;
+  }
+  int overtaking() const {
+    absl::MutexLock lock(&mu_);
+    return overtaking_;
+  }
+  int total_steps() const {
+    absl::MutexLock lock(&mu_);
+    return total_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<int> steps_ ABSL_GUARDED_BY(mu_);
+  std::vector<bool> live_ ABSL_GUARDED_BY(mu_);  // until done, truncated or closed
+  int overtaking_ ABSL_GUARDED_BY(mu_) = 0;
+  int total_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// The counter env, reporting its episodes' steps and ends to a RoundLog.
+class LoggedCounterEnv : public env::Environment {
+ public:
+  explicit LoggedCounterEnv(RoundLog* log) : inner_(env::testing::MakeCounterEnv()), log_(log) {}
+  const env::EnvDescription& Describe() const override { return inner_->Describe(); }
+  absl::StatusOr<std::unique_ptr<env::Episode>> NewEpisode(const env::TaskKey& key, uint64_t seed,
+                                                           env::EpisodeStart* start) const override {
+    absl::StatusOr<std::unique_ptr<env::Episode>> ep = inner_->NewEpisode(key, seed, start);
+    if (!ep.ok()) return ep.status();
+    return std::unique_ptr<env::Episode>(new Logged(std::move(*ep), log_));
+  }
+
+ private:
+  class Logged : public env::Episode {
+   public:
+    Logged(std::unique_ptr<env::Episode> inner, RoundLog* log)
+        : inner_(std::move(inner)), log_(log), id_(log->Open()) {}
+    ~Logged() override { log_->End(id_); }  // the session was closed
+    absl::StatusOr<env::StepOutcome> Step(std::string_view action) override {
+      log_->Step(id_);
+      absl::StatusOr<env::StepOutcome> out = inner_->Step(action);
+      if (out.ok() && (out->done || out->truncated)) log_->End(id_);
+      return out;
+    }
+
+   private:
+    std::unique_ptr<env::Episode> inner_;
+    RoundLog* const log_;
+    const int id_;
+  };
+  std::unique_ptr<env::Environment> inner_;
+  RoundLog* const log_;
+};
+
+TEST(EpisodeEngineTest, RoundSynchronousTurnsWaitForEveryEnvReplyOfTheRound) {
+  RoundLog log;
+  std::map<std::string, std::unique_ptr<env::Environment>> envs;
+  envs["counter"] = std::make_unique<LoggedCounterEnv>(&log);
+  env::EnvServerOptions so;
+  so.grpc_api = env::EnvServerOptions::GrpcApi::kCallback;  // delayed replies overlap
+  so.service.faults.delay_min = absl::Milliseconds(1);
+  so.service.faults.delay_max = absl::Milliseconds(20);
+  auto server = env::EnvServer::StartWithEnvs(so, std::move(envs));
+  ASSERT_TRUE(server.ok()) << server.status();
+  policy::PolicyBundle bundle = MakeTestPolicy(CounterTexts());
+  EnvPool pool(EnvPoolOptions{});
+  InProcessSink sink;
+  FixedTaskSource source(CounterGroups(24, 1, (*server)->address()));
+  EngineOptions o = SmallOptions(8);
+  o.round_synchronous = true;
+  o.horizon = [](const std::string&) { return 4; };
+  auto engine = EpisodeEngine::Create(o, &bundle, &source, &sink, &pool, nullptr, 0);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  ASSERT_TRUE((*engine)->Run().ok());
+  const EngineStats stats = (*engine)->stats();
+  EXPECT_EQ(sink.Take().size(), 24u);
+  EXPECT_EQ(stats.produced, 24);
+  EXPECT_EQ(stats.sent, 24);
+  EXPECT_EQ(stats.env_error, 0);
+  EXPECT_GT(log.total_steps(), 24) << "multi-turn episodes, or the check below says nothing";
+  EXPECT_EQ(log.overtaking(), 0);
 }
 
 }  // namespace
