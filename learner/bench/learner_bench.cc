@@ -3,12 +3,14 @@
 // SnapshotWeights time and GetWeights bytes/s over loopback gRPC.
 //
 //   learner_bench [--model tiny|qwen2.5-0.5b] [--batch 16] [--seq 128]
-//                 [--steps 5] [--threads 1] [--pulls 3]
+//                 [--steps 5] [--threads 1] [--pulls 3] [--actors 1 4]
 //
 // Prints one line per figure; docs/benchmarks.md quotes them with the
 // machine they came from. Compare with learner_bench_torch.py.
 #include <chrono>
 #include <iostream>
+#include <thread>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "core/grpc_server.h"
@@ -43,6 +45,8 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps);
   app.add_option("--threads", threads);
   app.add_option("--pulls", pulls);
+  std::vector<int> actor_counts = {1, 4};
+  app.add_option("--actors", actor_counts, "simultaneous pulls, one channel each (default 1 4)");
   CLI11_PARSE(app, argc, argv);
   policy::TorchRuntimeOptions rt;
   rt.intra_op_threads = threads;
@@ -119,21 +123,38 @@ int main(int argc, char** argv) {
   auto server = builder.BuildAndStart();
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(80 << 20);
-  auto stub = learner::v1::Learner::NewStub(grpc::CreateCustomChannel(
-      "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials(), args));
-  for (int p = 0; p < pulls; ++p) {
+  // Each actor pulls over its own channel (as separate actor processes do);
+  // with N at once the server streams N copies concurrently.
+  auto pull_once = [&](int64_t* got, std::string* error) {
+    auto stub = learner::v1::Learner::NewStub(grpc::CreateCustomChannel(
+        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials(), args));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(600));
     learner::v1::GetWeightsRequest req;
-    const auto pull_start = std::chrono::steady_clock::now();
     auto reader = stub->GetWeights(&ctx, req);
     learner::v1::WeightsChunk chunk;
-    int64_t got = 0;
-    while (reader->Read(&chunk)) got += static_cast<int64_t>(chunk.data().size());
+    while (reader->Read(&chunk)) *got += static_cast<int64_t>(chunk.data().size());
     auto status = reader->Finish();
-    const double pull_s = Since(pull_start);
-    std::printf("pull %d: %s %.1f MB in %.3f s (%.0f MB/s)\n", p, status.ok() ? "ok" : status.error_message().c_str(),
-                got / 1e6, pull_s, got / 1e6 / pull_s);
+    if (!status.ok()) *error = status.error_message();
+  };
+  for (int actors : actor_counts) {
+    for (int p = 0; p < pulls; ++p) {
+      std::vector<int64_t> got(actors, 0);
+      std::vector<std::string> errors(actors);
+      std::vector<std::thread> threads;
+      const auto pull_start = std::chrono::steady_clock::now();
+      for (int a = 0; a < actors; ++a) threads.emplace_back(pull_once, &got[a], &errors[a]);
+      for (std::thread& t : threads) t.join();
+      const double pull_s = Since(pull_start);
+      int64_t total = 0;
+      std::string status = "ok";
+      for (int a = 0; a < actors; ++a) {
+        total += got[a];
+        if (!errors[a].empty()) status = errors[a];
+      }
+      std::printf("pull %d to %d actor(s): %s %.1f MB in %.3f s (%.0f MB/s total)\n", p, actors, status.c_str(),
+                  total / 1e6, pull_s, total / 1e6 / pull_s);
+    }
   }
   service.Shutdown();
   buffer.Close();
