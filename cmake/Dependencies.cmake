@@ -9,6 +9,9 @@ find_package(yaml-cpp CONFIG REQUIRED)
 find_package(nlohmann_json CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(PkgConfig REQUIRED)
+# OpenSSL (libssl-dev, which gRPC's and cpp-httplib's packages pull in):
+# constant-time token comparison in core/grpc_security.
+find_package(OpenSSL REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 
 # cpp-httplib: Debian ships a compiled library and header, but no CMake config.

@@ -9,7 +9,7 @@ packages=(
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libspdlog-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev
-  libcli11-dev libcpp-httplib-dev libpcre2-dev libutf8proc-dev
+  libcli11-dev libcpp-httplib-dev libpcre2-dev libutf8proc-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # LibTorch (CPU) and c10d Gloo; OpenBLAS, or LibTorch runs on the reference
   # BLAS (~15x slower matmuls, see docs/benchmarks.md)
@@ -17,8 +17,8 @@ packages=(
   # Python side: SDK, stubs, HTTP reference server, bench baselines
   python3 python3-grpcio python3-protobuf python3-fastapi python3-uvicorn
   python3-torch
-  # tests: network namespaces, process tools
-  iproute2 procps
+  # tests: network namespaces, process tools, certificates for the TLS tests
+  iproute2 procps openssl
 )
 
 SUDO=""

@@ -77,12 +77,15 @@ absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::StartWithEnvs(
   std::unique_ptr<EnvServer> server(new EnvServer());
   server->service_ = std::make_unique<EnvService>(std::move(envs), options.service);
 
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(options.security, options.listen);
+  if (!credentials.ok()) return credentials.status();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   ApplyServerDefaults(builder);
   int bound_port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &bound_port);
+  builder.AddListeningPort(options.listen, *credentials, &bound_port);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   EnvServerOptions::GrpcApi api = options.grpc_api;

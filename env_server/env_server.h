@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "core/grpc_security.h"
 #include "env_server/env_callback_service.h"
 #include "env_server/env_service.h"
 #include "grpcpp/server.h"
@@ -34,6 +35,10 @@ struct EnvServerOptions {
   // RESOURCE_EXHAUSTED ("... larger than max"); Start refuses a
   // service.max_action_bytes that would not fit in one StepRequest.
   int max_message_bytes = 64 << 20;
+  // TLS, mutual TLS and a bearer token (core/grpc_security.h). Without TLS
+  // and a token the server listens on loopback only unless
+  // security.allow_insecure_remote.
+  ServerSecurityOptions security;
 };
 
 // Room a StepRequest needs beyond its action (tags, lengths, session id).

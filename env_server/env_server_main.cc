@@ -23,6 +23,7 @@
 #include "core/cli.h"
 #include "core/config.h"
 #include "core/protobuf_log.h"
+#include "core/security_flags.h"
 #include "core/flag_checks.h"
 #include "core/logging.h"
 #include "core/net_address.h"
@@ -319,6 +320,8 @@ int main(int argc, char** argv) {
                  "largest gRPC message each way (4096 to 2147483647); must hold an action of "
                  "--max-action-bytes");
   app.add_option("--port-file", port_file, "write the bound port to this file once serving");
+  agentgym::ServerSecurityOptions security;
+  agentgym::AddServerSecurityFlags(app, &security);
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   app.add_option("--search-backend", search_backend,
                  "searchqa: send search[] to this retriever, http://host:port/path (same as "
@@ -414,6 +417,7 @@ int main(int argc, char** argv) {
 
   EnvServerOptions options;
   options.listen = listen;
+  options.security = security;
   if (!envs_flag.empty()) {
     options.envs = SplitNames(envs_flag);
   } else if (config.Has(prefix + "envs")) {

@@ -2,7 +2,7 @@
 // contract, so the AgentGym ecosystem's environments work unchanged.
 //
 //   agentgym-env-bridge --upstream textcraft=http://127.0.0.1:36001
-//   agentgym-env-bridge --config bridge.yaml --listen 0.0.0.0:50052
+//   agentgym-env-bridge --config bridge.yaml --listen 127.0.0.1:50052
 //   agentgym-env-bridge --print-known-envs
 //
 // Its own binary (not a mode of agentgym-env-server): it links no built-in env
@@ -23,6 +23,7 @@
 #include "core/cli.h"
 #include "core/config.h"
 #include "core/protobuf_log.h"
+#include "core/security_flags.h"
 #include "core/flag_checks.h"
 #include "core/net_address.h"
 #include "core/logging.h"
@@ -66,6 +67,8 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", port_file, "write the bound port here once serving");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   app.add_flag("--print-known-envs", print_known, "print the shipped table of known envs");
+  agentgym::ServerSecurityOptions security;
+  agentgym::AddServerSecurityFlags(app, &security);
   AG_PARSE_COMMAND_LINE(app, argc, argv);
   // Bad strings in requests: one log line per kind and minute, not per request.
   agentgym::InstallProtobufLogHandler();
@@ -118,6 +121,7 @@ int main(int argc, char** argv) {
   if (!from_config.ok()) return Fail(from_config.status());
   if (listen_flag->count() == 0) listen = *from_config;
   options.listen = listen;
+  options.security = security;
   options.service.sessions.max_sessions = max_sessions;
   options.service.sessions.default_idle_ttl = absl::Seconds(ttl_s);
   options.service.max_action_bytes = max_action_bytes;

@@ -215,10 +215,12 @@ absl::StatusOr<std::unique_ptr<EnvClient>> EnvClient::Create(EnvClientOptions op
         "env client: connect_timeout must be positive and finite; got ",
         absl::FormatDuration(options.connect_timeout)));
   }
-  return std::unique_ptr<EnvClient>(new EnvClient(std::move(options)));
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = MakeChannelCredentials(options.security);
+  if (!credentials.ok()) return credentials.status();
+  return std::unique_ptr<EnvClient>(new EnvClient(std::move(options), *std::move(credentials)));
 }
 
-EnvClient::EnvClient(EnvClientOptions options)
+EnvClient::EnvClient(EnvClientOptions options, std::shared_ptr<grpc::ChannelCredentials> credentials)
     : options_(std::move(options)), turns_(options_.max_tracked_sessions) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(options_.max_message_bytes);
@@ -226,7 +228,8 @@ EnvClient::EnvClient(EnvClientOptions options)
   // Reconnect quickly after a server restart instead of gRPC's default
   // back-off of up to two minutes.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  channel_ = grpc::CreateCustomChannel(options_.target, grpc::InsecureChannelCredentials(), args);
+  ApplyClientSecurityArgs(options_.security, &args);
+  channel_ = grpc::CreateCustomChannel(options_.target, credentials, args);
   stub_ = v1::Env::NewStub(channel_);
 }
 

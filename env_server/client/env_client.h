@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/grpc_security.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agentgym/env/v1/env.grpc.pb.h"
@@ -56,6 +57,9 @@ struct EnvClientOptions {
   // result tells the turn again.
   size_t max_tracked_sessions = 1 << 16;
   int max_message_bytes = 64 << 20;
+  // TLS (a CA), a client certificate and a bearer token
+  // (core/grpc_security.h); nothing set: plaintext.
+  ClientSecurityOptions security;
 };
 
 // In the message of the FAILED_PRECONDITION the client gives for a step whose
@@ -134,7 +138,7 @@ class EnvClient {
   // (session id, expected_turn) of each item of a step request, in order.
   using StepKeys = std::vector<std::pair<std::string, int32_t>>;
 
-  explicit EnvClient(EnvClientOptions options);
+  EnvClient(EnvClientOptions options, std::shared_ptr<grpc::ChannelCredentials> credentials);
   template <typename Req, typename Resp, typename Fn>
   absl::StatusOr<Resp> Call(const Req& req, Fn method, bool retryable);
   // Starts `method` (a Stub::async() member) on `req` with deadline and
