@@ -1,5 +1,6 @@
 // TLS, mutual TLS and bearer tokens on the env server and its client
-// (core/grpc_security.h), with certificates made in the test by openssl.
+// (core/grpc_security.h), with certificates made in the test by openssl
+// (tests/common/test_certificates.h).
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -12,45 +13,12 @@
 #include "env_server/env_server.h"
 #include "env_server/testing/counter_env.h"
 #include "gtest/gtest.h"
+#include "tests/common/test_certificates.h"
 
 namespace agentgym::env {
 namespace {
 
-// A CA, a server certificate for localhost / 127.0.0.1 signed by it, a
-// client certificate signed by it, and a client certificate from another CA.
-class Certificates {
- public:
-  Certificates() : dir_(::testing::TempDir() + "/agentgym_security_test_certs") {
-    const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    const std::string script = absl::StrCat(
-        "set -e; rm -rf ", dir_, "; mkdir -p ", dir_, "; cd ", dir_, ";",
-        "openssl req -x509 ", ec, " -keyout ca.key -out ca.pem -days 2 -subj /CN=agentgym-test-ca 2>/dev/null;",
-        "openssl req -x509 ", ec, " -keyout other-ca.key -out other-ca.pem -days 2 -subj /CN=other-ca 2>/dev/null;",
-        "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1' > san.ext;",
-        "openssl req ", ec, " -keyout server.key -out server.csr -subj /CN=localhost 2>/dev/null;",
-        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 "
-        "-extfile san.ext 2>/dev/null;",
-        "openssl req ", ec, " -keyout client.key -out client.csr -subj /CN=actor 2>/dev/null;",
-        "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 "
-        "2>/dev/null;",
-        "openssl req ", ec, " -keyout stranger.key -out stranger.csr -subj /CN=stranger 2>/dev/null;",
-        "openssl x509 -req -in stranger.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial "
-        "-out stranger.pem -days 2 2>/dev/null;",
-        "printf 's3cret-token\\n' > token; printf 'wrong-token\\n' > wrong-token; : > empty-token");
-    ok_ = std::system(script.c_str()) == 0;
-  }
-  bool ok() const { return ok_; }
-  std::string operator[](const std::string& name) const { return dir_ + "/" + name; }
-
- private:
-  std::string dir_;
-  bool ok_ = false;
-};
-
-const Certificates& Certs() {
-  static const Certificates* certs = new Certificates();
-  return *certs;
-}
+const agentgym::testing::TestCertificates& Certs() { return agentgym::testing::TestCertificates::Get(); }
 
 class SecurityTest : public ::testing::Test {
  protected:

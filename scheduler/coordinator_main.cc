@@ -13,6 +13,7 @@
 #include "core/cli.h"
 #include "core/config.h"
 #include "core/protobuf_log.h"
+#include "core/security_flags.h"
 #include "core/logging.h"
 #include "scheduler/coordinator_options.h"
 #include "scheduler/coordinator_server.h"
@@ -45,6 +46,8 @@ int main(int argc, char** argv) {
                  "start (coordinator.state_file)");
   app.add_option("--set", overrides, "config override key.path=value (repeatable)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  agentgym::ServerSecurityOptions security;
+  agentgym::AddServerSecurityFlags(app, &security);
   AG_PARSE_COMMAND_LINE(app, argc, argv);
   // Bad strings in requests: one log line per kind and minute, not per request.
   agentgym::InstallProtobufLogHandler();
@@ -79,6 +82,7 @@ int main(int argc, char** argv) {
   if (!metrics_listen.empty()) options->metrics_listen = metrics_listen;
   if (!metrics_jsonl.empty()) options->metrics_jsonl = metrics_jsonl;
   if (!state_file.empty()) options->service.state_file = state_file;
+  options->security = security;
 
   // Block the stop signals in every thread (the server's threads inherit the
   // mask) and wait for them here, so shutdown runs on this thread.

@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/config.h"
+#include "core/grpc_security.h"
 #include "scheduler/coordinator_service.h"
 
 namespace agentgym::scheduler {
@@ -13,7 +14,10 @@ namespace agentgym::scheduler {
 // Everything the coordinator process needs: the service's options plus where
 // it listens and writes.
 struct CoordinatorServerOptions {
-  std::string listen = "0.0.0.0:7070";  // port 0: any free port
+  // port 0: any free port. Loopback by default: another address needs TLS
+  // and a token in `security`, or security.allow_insecure_remote.
+  std::string listen = "127.0.0.1:7070";
+  ServerSecurityOptions security;
   std::string metrics_listen;           // host:port for /metrics; empty: off
   std::string metrics_jsonl;            // per-step JSONL file; empty: off
   absl::Duration reap_interval = absl::Seconds(1);

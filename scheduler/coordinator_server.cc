@@ -25,9 +25,11 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   AG_ASSIGN_OR_RETURN(server->service_,
                       CoordinatorService::Create(options.service, clock, metrics,
                                                  std::move(fetcher), server->jsonl_.get()));
+  AG_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                      MakeServerCredentials(options.security, options.listen));
   grpc::ServerBuilder builder;
   ApplyServerDefaults(builder);
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(options.listen, credentials, &server->port_);
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {

@@ -16,6 +16,7 @@
 #include "core/cli.h"
 #include "core/flag_checks.h"
 #include "core/grpc_status.h"
+#include "core/security_flags.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
 #include "nlohmann/json.hpp"
@@ -217,6 +218,8 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
                  "coordinator host:port (default $AGENTGYM_COORDINATOR or 127.0.0.1:7070)");
   app.add_option("--timeout-ms", timeout_ms, "deadline of each call (1 to 86400000)");
   app.add_flag("--json", json, "print JSON (one object per line) for scripts");
+  ClientSecurityOptions security;
+  AddClientSecurityFlags(app, &security);
 
   auto* status_cmd = app.add_subcommand("status", "the run at a glance");
   auto* watch_cmd = app.add_subcommand("watch", "print the status whenever it changes");
@@ -291,7 +294,14 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return kCtlUsage;
   }
 
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = MakeChannelCredentials(security);
+  if (!credentials.ok()) {
+    err << "error: " << credentials.status().message() << "\n";
+    return kCtlUsage;
+  }
+  grpc::ChannelArguments channel_args;
+  ApplyClientSecurityArgs(security, &channel_args);
+  auto channel = grpc::CreateCustomChannel(address, *credentials, channel_args);
   auto stub = pb::Coordinator::NewStub(channel);
   auto fail = [&](const char* what, const grpc::Status& status) {
     auto code = status.error_code();

@@ -9,6 +9,7 @@
 #include "nlohmann/json.hpp"
 #include "scheduler/coordinator_server.h"
 #include "scheduler/testing/closed_port.h"
+#include "tests/common/test_certificates.h"
 
 namespace agentgym::scheduler {
 namespace {
@@ -207,6 +208,43 @@ TEST(CtlUnreachableTest, SaysItCannotReachTheCoordinator) {
       << r.err;
   r = Ctl({"--coordinator", closed.address(), "--timeout-ms", "500", "watch"});
   EXPECT_EQ(r.code, kCtlUnreachable);
+}
+
+// A coordinator serving TLS with a token: agentgym-ctl gets in only with the
+// CA and the token, and says why otherwise.
+TEST(CtlSecurityTest, TlsAndTokenFlags) {
+  const agentgym::testing::TestCertificates& certs = agentgym::testing::TestCertificates::Get();
+  if (!certs.ok()) GTEST_SKIP() << "openssl could not make test certificates";
+  CoordinatorServerOptions o = Options();
+  o.security.tls_cert_file = certs["server.pem"];
+  o.security.tls_key_file = certs["server.key"];
+  o.security.token_file = certs["token"];
+  metrics::Registry metrics;
+  auto server = CoordinatorServer::Start(o, Clock::Real(), &metrics);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string address = (*server)->address();
+  Result ok = Ctl({"--coordinator", address, "--tls-ca", certs["ca.pem"], "--token-file", certs["token"], "status"});
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("textcraft"), std::string::npos) << ok.out;
+  Result no_token = Ctl({"--coordinator", address, "--tls-ca", certs["ca.pem"], "status"});
+  EXPECT_NE(no_token.code, 0);
+  EXPECT_NE(no_token.err.find("bearer token"), std::string::npos) << no_token.err;
+  Result wrong = Ctl({"--coordinator", address, "--tls-ca", certs["ca.pem"], "--token-file", certs["wrong-token"],
+                      "status"});
+  EXPECT_NE(wrong.code, 0);
+  EXPECT_EQ(wrong.err.find("wrong-token"), std::string::npos) << wrong.err;
+  Result plaintext = Ctl({"--coordinator", address, "--timeout-ms", "2000", "status"});
+  EXPECT_NE(plaintext.code, 0);
+  Result token_only = Ctl({"--coordinator", address, "--token-file", certs["token"], "status"});
+  EXPECT_EQ(token_only.code, 2) << token_only.err;
+  EXPECT_NE(token_only.err.find("needs TLS"), std::string::npos) << token_only.err;
+  (*server)->Shutdown();
+
+  // Beyond loopback without TLS and a token: refused with the reason.
+  CoordinatorServerOptions open = Options();
+  open.listen = "0.0.0.0:0";
+  auto refused = CoordinatorServer::Start(open, Clock::Real(), &metrics);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
 }
 
 }  // namespace
