@@ -250,10 +250,13 @@ absl::Status Learner::StartServer() {
   so.rank = run_.rank;
   service_ = std::make_unique<LearnerService>(so, buffer_ ? buffer_.get() : nullptr, &weights_,
                                               [this] { return status(); }, registry_);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(run_.security, run_.listen);
+  if (!credentials.ok()) return credentials.status();
   grpc::ServerBuilder builder;
   ApplyServerDefaults(builder);
   int port = 0;
-  builder.AddListeningPort(run_.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(run_.listen, *credentials, &port);
   builder.SetMaxReceiveMessageSize(256 << 20);
   builder.SetMaxSendMessageSize(80 << 20);
   builder.RegisterService(service_.get());

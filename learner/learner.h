@@ -28,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "agentgym/learner/v1/learner.pb.h"
+#include "core/grpc_security.h"
 #include "core/metrics.h"
 #include "core/metrics_jsonl.h"
 #include "grpcpp/server.h"
@@ -44,6 +45,9 @@ namespace agentgym::learner {
 struct LearnerRunOptions {
   LearnerOptions options;
   std::string listen = "127.0.0.1:0";
+  // TLS, mutual TLS and a bearer token for the Learner service (ingest,
+  // weights, status); loopback only without them (core/grpc_security.h).
+  ServerSecurityOptions security;
   std::string coordinator;  // host:port; empty: run without one
   std::string rendezvous;   // host:port of the c10d store; empty: the coordinator's / rank 0 picks
   std::string run_dir;

@@ -24,6 +24,7 @@
 #include "core/logging.h"
 #include "core/net_address.h"
 #include "core/protobuf_log.h"
+#include "core/security_flags.h"
 #include "core/stop_signals.h"
 #include "learner/learner.h"
 
@@ -59,6 +60,8 @@ int main(int argc, char** argv) {
   app.add_flag("--resume", resume, "continue from <run-dir>/checkpoints/latest");
   app.add_option("--max-steps", max_steps, "stop after this many training steps (0: forever)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  agentgym::ServerSecurityOptions security;
+  agentgym::AddServerSecurityFlags(app, &security);
   AG_PARSE_COMMAND_LINE(app, argc, argv);  // CLI11's errors exit 2 (core/cli.h)
   // Bad strings in requests: one log line per kind and minute, not per request.
   agentgym::InstallProtobufLogHandler();
@@ -106,6 +109,7 @@ int main(int argc, char** argv) {
   agentgym::learner::LearnerRunOptions run;
   run.options = *options;
   run.listen = listen;
+  run.security = security;
   run.coordinator = coordinator;
   run.rendezvous = rendezvous;
   run.run_dir = run_dir;
