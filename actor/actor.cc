@@ -33,6 +33,7 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(ActorRunOptions options) {
 
   EnvPoolOptions pool_options;
   pool_options.timeout = absl::Milliseconds(c.env_timeout_ms);
+  pool_options.security = o.security;
   actor->pool_ = std::make_unique<EnvPool>(pool_options);
 
   scheduler::CoordinatorClientOptions co;
@@ -41,6 +42,7 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(ActorRunOptions options) {
   co.registration.set_name(o.actor_id);
   co.registration.mutable_capabilities()->set_device(c.device);
   co.connect_timeout = o.coordinator_timeout;
+  co.security = o.security;
   absl::StatusOr<std::unique_ptr<scheduler::CoordinatorClient>> coordinator =
       scheduler::CoordinatorClient::Connect(co);
   if (!coordinator.ok()) {
@@ -58,10 +60,12 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(ActorRunOptions options) {
   if (use_learner) {
     WeightPullerOptions po;
     po.learner_address = [self] { return self->LearnerAddress(); };
+    po.security = o.security;
     AG_ASSIGN_OR_RETURN(actor->puller_, WeightPuller::Create(po, ModelTensorSpecs(actor->bundle_.model),
                                                              &actor->slot_, /*current_version=*/0));
     LearnerSinkOptions so;
     so.learner_address = [self] { return self->LearnerAddress(); };
+    so.security = o.security;
     so.on_policy_version = [self](int64_t v) { self->puller_->Want(v); };
     AG_ASSIGN_OR_RETURN(actor->learner_sink_, LearnerSink::Create(so));
     sinks.push_back(actor->learner_sink_.get());

@@ -15,6 +15,7 @@
 #include "actor/learner_sink.h"
 #include "actor/trajectory_sink.h"
 #include "actor/weights.h"
+#include "core/grpc_security.h"
 #include "policy/model_dir.h"
 #include "scheduler/coordinator_client.h"
 
@@ -29,6 +30,9 @@ struct ActorRunOptions {
   int64_t max_episodes = 0;
   absl::Duration coordinator_timeout = absl::Seconds(30);
   absl::Duration flush_grace = absl::Seconds(5);  // for unacked trajectories at exit
+  // TLS / client certificate / bearer token for every peer: the coordinator,
+  // the env servers and the learner (one CA and one token per cluster).
+  ClientSecurityOptions security;
 };
 
 // The agentgym-actor process as a library: loads the policy bundle, connects

@@ -19,6 +19,7 @@
 #include "core/cli.h"
 #include "core/config.h"
 #include "core/logging.h"
+#include "core/security_flags.h"
 #include "core/stop_signals.h"
 #include "policy/torch_runtime.h"
 
@@ -52,6 +53,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-episodes", max_episodes, "stop after this many episode attempts (0: run until stopped)");
   app.add_option("--coordinator-timeout-s", coordinator_timeout_s, "how long to wait for the coordinator");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  agentgym::ClientSecurityOptions security;
+  agentgym::AddClientSecurityFlags(app, &security);
   AG_PARSE_COMMAND_LINE(app, argc, argv);  // CLI11's errors exit 2 (core/cli.h)
 
   if (absl::Status s = agentgym::SetLogLevel(log_level); !s.ok()) return Fail(s);
@@ -75,6 +78,7 @@ int main(int argc, char** argv) {
   options.trajectory_out = trajectory_out;
   options.max_episodes = max_episodes;
   options.coordinator_timeout = absl::Seconds(coordinator_timeout_s);
+  options.security = security;
   absl::StatusOr<std::unique_ptr<agentgym::actor::Actor>> actor = agentgym::actor::Actor::Create(options);
   if (!actor.ok()) return Fail(actor.status());
 

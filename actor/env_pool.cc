@@ -35,6 +35,7 @@ absl::StatusOr<env::EnvClient*> EnvPool::ClientLocked(const std::string& address
     env::EnvClientOptions o;
     o.target = address;
     o.timeout = options_.timeout;
+    o.security = options_.security;
     absl::StatusOr<std::unique_ptr<env::EnvClient>> c = env::EnvClient::Create(o);
     if (!c.ok()) return c.status();
     s.client = std::move(*c);

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agentgym/env/v1/env.pb.h"
+#include "core/grpc_security.h"
 #include "env_server/client/env_client.h"
 
 namespace agentgym::actor {
@@ -22,6 +23,8 @@ struct EnvPoolOptions {
   // doubling per consecutive failure up to max_down; then it is tried again.
   absl::Duration down_initial = absl::Milliseconds(500);
   absl::Duration down_max = absl::Seconds(15);
+  // TLS / client certificate / bearer token for every env server.
+  ClientSecurityOptions security;
 };
 
 // The env servers an actor may use: one EnvClient per address (created on

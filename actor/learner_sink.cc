@@ -16,6 +16,7 @@ absl::StatusOr<std::unique_ptr<LearnerSink>> LearnerSink::Create(LearnerSinkOpti
   if (options.stream_timeout <= absl::ZeroDuration() || options.ack_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("LearnerSink timeouts must be positive");
   }
+  if (absl::Status s = MakeChannelCredentials(options.security).status(); !s.ok()) return s;
   return std::unique_ptr<LearnerSink>(new LearnerSink(std::move(options)));
 }
 
@@ -133,8 +134,9 @@ void LearnerSink::ReadAcks(grpc::ClientReaderWriter<lpb::IngestRequest, lpb::Ing
 }
 
 absl::Status LearnerSink::RunStream(const std::string& address) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  auto stub = lpb::Learner::NewStub(channel);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = CreateSecureChannel(address, options_.security);
+  if (!channel.ok()) return channel.status();
+  auto stub = lpb::Learner::NewStub(*channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.stream_timeout));
   {

@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "actor/trajectory_sink.h"
+#include "core/grpc_security.h"
 #include "agentgym/learner/v1/learner.grpc.pb.h"
 
 namespace agentgym::actor {
@@ -32,6 +33,8 @@ struct LearnerSinkOptions {
   // Runs (on the sink's reader thread; must not block) with the
   // policy_version of every ack.
   std::function<void(int64_t policy_version)> on_policy_version;
+  // TLS / client certificate / bearer token for the learner.
+  ClientSecurityOptions security;
 };
 
 // Streams trajectories to the learner over Ingest and keeps each one until

@@ -101,6 +101,7 @@ absl::StatusOr<std::unique_ptr<WeightPuller>> WeightPuller::Create(WeightPullerO
                                                                     WeightSlot* slot, int64_t current_version) {
   if (!options.learner_address) return absl::InvalidArgumentError("WeightPuller needs learner_address");
   if (slot == nullptr) return absl::InvalidArgumentError("WeightPuller needs a slot");
+  if (absl::Status s = MakeChannelCredentials(options.security).status(); !s.ok()) return s;
   return std::unique_ptr<WeightPuller>(new WeightPuller(std::move(options), std::move(specs), slot, current_version));
 }
 
@@ -147,8 +148,9 @@ bool WeightPuller::WaitForFailures(int64_t n, absl::Duration timeout) const {
 }
 
 absl::StatusOr<WeightUpdate> WeightPuller::PullOnce(const std::string& address, int64_t version) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  auto stub = lpb::Learner::NewStub(channel);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = CreateSecureChannel(address, options_.security);
+  if (!channel.ok()) return channel.status();
+  auto stub = lpb::Learner::NewStub(*channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
   {

@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "agentgym/learner/v1/learner.grpc.pb.h"
 #include "policy/model.h"
+#include "core/grpc_security.h"
 
 namespace agentgym::actor {
 
@@ -70,6 +71,8 @@ struct WeightPullerOptions {
   absl::Duration initial_backoff = absl::Milliseconds(200);
   absl::Duration max_backoff = absl::Seconds(10);
   int64_t chunk_bytes = 0;  // 0: the server's default
+  // TLS / client certificate / bearer token for the learner.
+  ClientSecurityOptions security;
 };
 
 // A thread that pulls GetWeights(version) whenever a newer version than the

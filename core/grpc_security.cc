@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/logging.h"
 #include "core/net_address.h"
+#include "grpcpp/create_channel.h"
 #include "grpcpp/security/auth_metadata_processor.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "openssl/crypto.h"
@@ -153,6 +154,15 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials
     creds = grpc::CompositeChannelCredentials(creds, grpc::AccessTokenCredentials(*token));
   }
   return creds;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateSecureChannel(const std::string& target,
+                                                                   const ClientSecurityOptions& options,
+                                                                   grpc::ChannelArguments args) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = MakeChannelCredentials(options);
+  if (!credentials.ok()) return credentials.status();
+  ApplyClientSecurityArgs(options, &args);
+  return grpc::CreateCustomChannel(target, *credentials, args);
 }
 
 void ApplyClientSecurityArgs(const ClientSecurityOptions& o, grpc::ChannelArguments* args) {

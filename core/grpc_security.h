@@ -23,6 +23,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "grpcpp/channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 
@@ -70,6 +71,12 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 // unreadable or empty file (named).
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
     const ClientSecurityOptions& options);
+
+// A channel to `target` with MakeChannelCredentials(options) and `args`
+// (plus the server-name override). The credential errors above.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateSecureChannel(const std::string& target,
+                                                                   const ClientSecurityOptions& options,
+                                                                   grpc::ChannelArguments args = {});
 
 // The channel argument that makes the client check the server's certificate
 // against `tls_server_name` (empty: none needed).

@@ -33,14 +33,14 @@ bool MustRegister(const grpc::ClientContext& context, const grpc::Status& s) {
 
 // gRPC backs off reconnecting up to 120 s by default; a coordinator that was
 // down for minutes would then be found only long after it is back. Cap it.
-std::shared_ptr<grpc::Channel> MakeChannel(const CoordinatorClientOptions& o) {
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const CoordinatorClientOptions& o) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
               static_cast<int>(std::clamp<int64_t>(
                   absl::ToInt64Milliseconds(o.max_reconnect_backoff), 100, 600'000)));
-  return grpc::CreateCustomChannel(o.coordinator, grpc::InsecureChannelCredentials(), args);
+  return CreateSecureChannel(o.coordinator, o.security, args);
 }
 
 }  // namespace
@@ -56,7 +56,7 @@ int32_t HorizonFor(const pb::Horizon& horizon, const std::string& env) {
 
 CoordinatorClient::CoordinatorClient(CoordinatorClientOptions options)
     : options_(std::move(options)),
-      stub_(pb::Coordinator::NewStub(MakeChannel(options_))),
+      stub_(pb::Coordinator::NewStub(MakeChannel(options_).value())),
       component_id_(options_.registration.component_id()),
       heartbeat_interval_(options_.heartbeat_interval) {}
 
@@ -71,6 +71,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorClient>> CoordinatorClient::Connect(
     return absl::InvalidArgumentError(
         "coordinator client: rpc_timeout, heartbeat_interval and retry_interval must be > 0");
   }
+  // Bad TLS files or a token without TLS: an error now, not a constructor
+  // that cannot make its channel.
+  if (absl::Status s = MakeChannel(options).status(); !s.ok()) return s;
   const absl::Time give_up = absl::Now() + options.connect_timeout;
   std::unique_ptr<CoordinatorClient> client(new CoordinatorClient(std::move(options)));
   const CoordinatorClientOptions& o = client->options_;

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agentgym/coordinator/v1/coordinator.grpc.pb.h"
+#include "core/grpc_security.h"
 
 namespace agentgym::scheduler {
 
@@ -30,6 +31,9 @@ struct CoordinatorClientOptions {
   // Longest wait between reconnection attempts while the coordinator is down.
   absl::Duration max_reconnect_backoff = absl::Seconds(2);
   bool deregister_on_close = true;
+  // TLS / client certificate / bearer token for the coordinator
+  // (core/grpc_security.h); nothing set: plaintext.
+  ClientSecurityOptions security;
   // Optional hooks for logs and metrics; they run on the thread that made
   // the call (Connect's, the heartbeat thread, or a GetTasks caller) and must
   // not block. on_registered gets the id and the registration count (1 for

@@ -7,6 +7,7 @@
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "scheduler/coordinator_client.h"
 #include "scheduler/coordinator_server.h"
 #include "scheduler/testing/closed_port.h"
 #include "tests/common/test_certificates.h"
@@ -245,6 +246,36 @@ TEST(CtlSecurityTest, TlsAndTokenFlags) {
   open.listen = "0.0.0.0:0";
   auto refused = CoordinatorServer::Start(open, Clock::Real(), &metrics);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+}
+
+// The components' coordinator client (actor, learner, env server) against
+// the same TLS + token coordinator.
+TEST(CtlSecurityTest, CoordinatorClientRegistersOnlyWithTheToken) {
+  const agentgym::testing::TestCertificates& certs = agentgym::testing::TestCertificates::Get();
+  if (!certs.ok()) GTEST_SKIP() << "openssl could not make test certificates";
+  CoordinatorServerOptions o = Options();
+  o.security.tls_cert_file = certs["server.pem"];
+  o.security.tls_key_file = certs["server.key"];
+  o.security.token_file = certs["token"];
+  metrics::Registry metrics;
+  auto server = CoordinatorServer::Start(o, Clock::Real(), &metrics);
+  ASSERT_TRUE(server.ok()) << server.status();
+  CoordinatorClientOptions co;
+  co.coordinator = (*server)->address();
+  co.registration.set_role(pb::ROLE_ACTOR);
+  co.connect_timeout = absl::Seconds(5);
+  co.security.tls_ca_file = certs["ca.pem"];
+  co.security.token_file = certs["token"];
+  auto client = CoordinatorClient::Connect(co);
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_FALSE((*client)->component_id().empty());
+  (*client)->Close();
+  co.security.token_file = certs["wrong-token"];
+  auto refused = CoordinatorClient::Connect(co);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated) << refused.status();
+  co.security.tls_ca_file.clear();  // a token without TLS: refused before any call
+  EXPECT_EQ(CoordinatorClient::Connect(co).status().code(), absl::StatusCode::kInvalidArgument);
+  (*server)->Shutdown();
 }
 
 }  // namespace
