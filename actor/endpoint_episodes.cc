@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "actor/prompts.h"
+#include "actor/step_record.h"
 #include "core/det_random.h"
 #include "core/logging.h"
 #include "nlohmann/json.hpp"
@@ -87,13 +88,7 @@ class EndpointEpisode {
         Close(*env);
         return std::nullopt;
       }
-      turn->set_reward(step->reward());
-      turn->set_score(step->score());
-      turn->set_action_valid(step->action_valid());
-      turn->set_done(step->done());
-      t_.set_final_reward(t_.final_reward() + step->reward());
-      t_.set_score(step->score());
-      t_.set_success(step->success());
+      RecordStepResult(*step, turn, &t_);
       if (step->done()) return Finish(*env, tpb::END_REASON_DONE, "");
       if (step->truncated()) return Finish(*env, tpb::END_REASON_TRUNCATED, "the env's own turn limit");
       if (t_.turns_size() >= t_.max_turns()) {

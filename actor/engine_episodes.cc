@@ -6,6 +6,7 @@
 #include "actor/engine_internal.h"
 #include "actor/episode_engine.h"
 #include "actor/prompts.h"
+#include "actor/step_record.h"
 #include "core/logging.h"
 
 namespace agentgym::actor {
@@ -290,13 +291,7 @@ void EpisodeEngine::OnStepped(Episode& ep, absl::StatusOr<env::v1::StepResult> r
                WithContext(result.status(), absl::StrCat("Step on ", ep.server)).ToString());
     return;
   }
-  turn->set_reward(result->reward());
-  turn->set_score(result->score());
-  turn->set_action_valid(result->action_valid());
-  turn->set_done(result->done());
-  t.set_final_reward(t.final_reward() + result->reward());
-  t.set_score(result->score());
-  t.set_success(result->success());
+  RecordStepResult(*result, turn, &t);
   if (result->done()) return EndEpisode(ep, tpb::END_REASON_DONE, "");
   if (result->truncated()) return EndEpisode(ep, tpb::END_REASON_TRUNCATED, "the env's own turn limit");
   if (t.turns_size() >= ep.max_turns) {
