@@ -29,7 +29,11 @@ struct ActorRunOptions {
   std::string trajectory_out;  // JSONL file; without `learner` it is the only sink
   int64_t max_episodes = 0;
   absl::Duration coordinator_timeout = absl::Seconds(30);
-  absl::Duration flush_grace = absl::Seconds(5);  // for unacked trajectories at exit
+  // How long Run() waits at exit for the learner to ack what was sent. Long
+  // enough for the learner to train through its full window (a few steps on
+  // 2 cores): a trajectory it takes after the actor gave up waiting would be
+  // counted twice (unacked here, trained there). The launcher allows 30 s.
+  absl::Duration flush_grace = absl::Seconds(20);
   // TLS / client certificate / bearer token for every peer: the coordinator,
   // the env servers and the learner (one CA and one token per cluster).
   ClientSecurityOptions security;
