@@ -211,17 +211,22 @@ TEST(CtlUnreachableTest, SaysItCannotReachTheCoordinator) {
   EXPECT_EQ(r.code, kCtlUnreachable);
 }
 
+// Options() served with TLS (the test CA's server certificate) and a token.
+CoordinatorServerOptions TlsWithTokenOptions(const agentgym::testing::TestCertificates& certs) {
+  CoordinatorServerOptions o = Options();
+  o.security.tls_cert_file = certs["server.pem"];
+  o.security.tls_key_file = certs["server.key"];
+  o.security.token_file = certs["token"];
+  return o;
+}
+
 // A coordinator serving TLS with a token: agentgym-ctl gets in only with the
 // CA and the token, and says why otherwise.
 TEST(CtlSecurityTest, TlsAndTokenFlags) {
   const agentgym::testing::TestCertificates& certs = agentgym::testing::TestCertificates::Get();
   if (!certs.ok()) GTEST_SKIP() << "openssl could not make test certificates";
-  CoordinatorServerOptions o = Options();
-  o.security.tls_cert_file = certs["server.pem"];
-  o.security.tls_key_file = certs["server.key"];
-  o.security.token_file = certs["token"];
   metrics::Registry metrics;
-  auto server = CoordinatorServer::Start(o, Clock::Real(), &metrics);
+  auto server = CoordinatorServer::Start(TlsWithTokenOptions(certs), Clock::Real(), &metrics);
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string address = (*server)->address();
   Result ok = Ctl({"--coordinator", address, "--tls-ca", certs["ca.pem"], "--token-file", certs["token"], "status"});
@@ -253,12 +258,8 @@ TEST(CtlSecurityTest, TlsAndTokenFlags) {
 TEST(CtlSecurityTest, CoordinatorClientRegistersOnlyWithTheToken) {
   const agentgym::testing::TestCertificates& certs = agentgym::testing::TestCertificates::Get();
   if (!certs.ok()) GTEST_SKIP() << "openssl could not make test certificates";
-  CoordinatorServerOptions o = Options();
-  o.security.tls_cert_file = certs["server.pem"];
-  o.security.tls_key_file = certs["server.key"];
-  o.security.token_file = certs["token"];
   metrics::Registry metrics;
-  auto server = CoordinatorServer::Start(o, Clock::Real(), &metrics);
+  auto server = CoordinatorServer::Start(TlsWithTokenOptions(certs), Clock::Real(), &metrics);
   ASSERT_TRUE(server.ok()) << server.status();
   CoordinatorClientOptions co;
   co.coordinator = (*server)->address();
