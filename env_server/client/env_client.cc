@@ -136,8 +136,7 @@ class AsyncCall {
       return;
     }
     if (absl::Now() >= connect_by_) {
-      done_(NotConnected(options_));
-      delete this;
+      Finish(NotConnected(options_));
       return;
     }
     // Replacing the alarm from its own callback is safe (see OnDone).
@@ -167,11 +166,25 @@ class AsyncCall {
       return;
     }
     if (status.ok()) {
-      done_(std::move(resp_));
+      Finish(std::move(resp_));
     } else {
-      done_(CallError(options_, channel_, FinalStatus(status, previous_), attempts_));
+      Finish(CallError(options_, channel_, FinalStatus(status, previous_), attempts_));
     }
+  }
+
+  // Deletes this call, then reports its result. The order matters: the
+  // ClientContext holds a reference to the channel, and the client may drop
+  // its own as soon as the result is seen (the engine frees its env pool once
+  // every reply is in). Were the context destroyed after the report, the
+  // channel's last reference could fall on this gRPC callback thread; in
+  // gRPC 1.51 that tears down the process-wide callback queue the thread is
+  // polling (it joins itself, then polls the freed queue: a crash seen as
+  // "ref_counted.h: assertion failed: prior > 0" or a SIGSEGV in
+  // grpc_completion_queue_next).
+  void Finish(absl::StatusOr<Resp> result) {
+    Done done = std::move(done_);
     delete this;
+    done(std::move(result));
   }
 
   Req req_;
