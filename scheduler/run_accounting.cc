@@ -13,7 +13,6 @@ int64_t Depth(const pb::ComponentLoad& load, const char* key) {
 void RunAccounting::Retire(Actor& actor) {
   if (!actor.reported) return;
   retired_.set_produced(retired_.produced() + actor.produced);
-  retired_.set_env_error(retired_.env_error() + actor.env_error);
   // What the process still held unacknowledged is gone with it.
   retired_.set_dropped(retired_.dropped() + actor.dropped + actor.unacked);
   actor = Actor{actor.incarnation};
@@ -32,7 +31,6 @@ void RunAccounting::OnActorLoad(const std::string& actor_id, const pb::Component
   a.reported = true;
   a.produced = Depth(load, kActorProduced);
   a.unacked = Depth(load, kActorUnacked);
-  a.env_error = Depth(load, kActorEnvError);
   a.dropped = Depth(load, kActorDropped);
 }
 
@@ -46,19 +44,17 @@ void RunAccounting::OnActorGone(const std::string& actor_id) {
 pb::Accounting RunAccounting::Combine(const pb::Accounting& learner) const {
   pb::Accounting out = learner;
   bool any = retired_.produced() > 0;
-  int64_t produced = retired_.produced(), env_error = retired_.env_error();
+  int64_t produced = retired_.produced();
   int64_t dropped = retired_.dropped(), unacked = 0;
   for (const auto& [id, a] : actors_) {
     if (!a.reported) continue;
     any = true;
     produced += a.produced;
-    env_error += a.env_error;
     dropped += a.dropped;
     unacked += a.unacked;
   }
   if (!any) return out;
   out.set_produced(produced);
-  out.set_env_error(learner.env_error() + env_error);
   out.set_dropped(learner.dropped() + dropped);
   out.set_in_flight(learner.in_flight() + unacked);
   return out;

@@ -13,7 +13,11 @@ namespace pb = ::agentgym::coordinator::v1;
 
 // Keys of ComponentLoad.queue_depths through which an actor reports its
 // cumulative trajectory counters (since its process started) with every
-// heartbeat. produced = acked + unacked + env_error + dropped at the actor.
+// heartbeat. produced = acked + unacked + dropped at the actor. env_error
+// (episodes that ended in an env error) is a diagnostic subset of those: the
+// actor sends such an episode to the learner, which counts it as env_error
+// once received, or drops it with its group; counting it here as well would
+// count it twice.
 inline constexpr char kActorProduced[] = "trajectories_produced";
 inline constexpr char kActorUnacked[] = "trajectories_unacked";
 inline constexpr char kActorEnvError[] = "trajectories_env_error";
@@ -27,8 +31,9 @@ inline constexpr char kIncarnationKey[] = "incarnation";
 //   produced = trained + stale + rejected + env_error + dropped + in_flight
 // holds for the whole run:
 //   produced  = sum over actor processes of what they finished,
-//   env_error = actors' env errors (+ any the learner saw),
-//   dropped   = actors' dropped group members + the learner's incomplete
+//   env_error = the env-error episodes the learner received,
+//   dropped   = actors' dropped group members (env errors among them) + the
+//               learner's incomplete
 //               groups + trajectories lost with an actor process that ended
 //               while they were unacknowledged,
 //   in_flight = actors' unacknowledged + the learner's buffered,
@@ -58,12 +63,12 @@ class RunAccounting {
   struct Actor {
     std::string incarnation;
     bool reported = false;
-    int64_t produced = 0, unacked = 0, env_error = 0, dropped = 0;
+    int64_t produced = 0, unacked = 0, dropped = 0;
   };
   void Retire(Actor& actor);
 
   std::map<std::string, Actor> actors_;  // by component id
-  pb::Accounting retired_;               // produced, env_error, dropped only
+  pb::Accounting retired_;               // produced and dropped only
 };
 
 }  // namespace agentgym::scheduler
