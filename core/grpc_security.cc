@@ -165,6 +165,18 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateSecureChannel(const std::st
   return grpc::CreateCustomChannel(target, *credentials, args);
 }
 
+ClientSecurityOptions PeerClientSecurity(const ServerSecurityOptions& own, const std::string& peer_ca,
+                                         const std::string& peer_server_name) {
+  ClientSecurityOptions c;
+  if (peer_ca.empty()) return c;
+  c.tls_ca_file = peer_ca;
+  c.tls_server_name = peer_server_name;
+  c.tls_cert_file = own.tls_cert_file;
+  c.tls_key_file = own.tls_key_file;
+  c.token_file = own.token_file;
+  return c;
+}
+
 void ApplyClientSecurityArgs(const ClientSecurityOptions& o, grpc::ChannelArguments* args) {
   if (o.tls() && !o.tls_server_name.empty()) args->SetSslTargetNameOverride(o.tls_server_name);
 }

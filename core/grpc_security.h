@@ -51,6 +51,15 @@ struct ClientSecurityOptions {
   bool tls() const { return !tls_ca_file.empty(); }
 };
 
+// What a server binary presents when it dials another service (an env
+// server or learner registering with the coordinator): TLS trusting
+// `peer_ca`, this server's own certificate as the client certificate (for a
+// peer that asks for mutual TLS; such a certificate needs the clientAuth
+// usage too) and this server's token. One CA and one token for the whole
+// cluster is the model. Empty `peer_ca`: plaintext, nothing presented.
+ClientSecurityOptions PeerClientSecurity(const ServerSecurityOptions& own, const std::string& peer_ca,
+                                         const std::string& peer_server_name);
+
 // The token's first line, trailing whitespace removed. NOT_FOUND when the
 // file cannot be read, INVALID_ARGUMENT when it is empty.
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path);

@@ -29,6 +29,27 @@ inline void AddClientSecurityFlags(CLI::App& app, ClientSecurityOptions* c) {
                  "the name the server's certificate carries, when it is not the address dialled");
 }
 
+// A server binary that also dials out (to the coordinator) takes the CA of
+// its peers; it presents its own --tls-cert/--tls-key and --token-file
+// there (PeerClientSecurity).
+struct PeerSecurityFlags {
+  std::string tls_ca;
+  std::string tls_server_name;
+
+  ClientSecurityOptions For(const ServerSecurityOptions& own) const {
+    return PeerClientSecurity(own, tls_ca, tls_server_name);
+  }
+};
+
+inline void AddPeerSecurityFlags(CLI::App& app, PeerSecurityFlags* p) {
+  app.add_option("--peer-tls-ca", p->tls_ca,
+                 "dial other services (env servers and learners: the coordinator; the coordinator: "
+                 "env servers) over TLS trusting this PEM CA, presenting --tls-cert/--tls-key and "
+                 "--token-file");
+  app.add_option("--peer-tls-server-name", p->tls_server_name,
+                 "the name the peers' certificates carry, when it is not the address dialled");
+}
+
 }  // namespace agentgym
 
 #endif  // AGENTGYM_CORE_SECURITY_FLAGS_H_

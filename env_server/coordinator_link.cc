@@ -35,6 +35,12 @@ CoordinatorLink::Start(CoordinatorLinkOptions options) {
     return absl::InvalidArgumentError(
         "coordinator link: intervals and timeouts must be > 0");
   }
+  // A bad CA, key or token file is the operator's to fix: say so now
+  // instead of retrying the registration forever.
+  if (auto creds = MakeChannelCredentials(options.security); !creds.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "toward the coordinator: ", creds.status().message()));
+  }
   if (options.name.empty())
     options.name = absl::StrCat("env-server@", options.advertise);
   std::unique_ptr<CoordinatorLink> link(
@@ -56,6 +62,7 @@ scheduler::pb::ComponentLoad CoordinatorLink::Load() const {
 void CoordinatorLink::Run() {
   scheduler::CoordinatorClientOptions o;
   o.coordinator = options_.coordinator;
+  o.security = options_.security;
   o.registration.set_role(scheduler::pb::ROLE_ENV_SERVER);
   o.registration.set_address(options_.advertise);
   o.registration.set_name(options_.name);

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "core/grpc_security.h"
 #include "absl/time/time.h"
 #include "scheduler/coordinator_client.h"
 
@@ -25,6 +26,7 @@ namespace agentgym::env {
 struct CoordinatorLinkOptions {
   std::string coordinator;       // host:port of agentgym-coordinator
   std::string advertise;         // host:port the coordinator tells actors
+  ClientSecurityOptions security; // TLS / token toward the coordinator; empty: plaintext
   std::vector<std::string> envs; // the envs served
   int64_t max_sessions = 0;
   std::string name; // a label for status; "env-server@<advertise>" when empty

@@ -170,5 +170,36 @@ TEST(CoordinatorLinkTest, RefusesBadAddresses) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(CoordinatorLinkTest, RefusesUnreadableSecurityFilesUpFront) {
+  // A bad CA is the operator's to fix: Start says so instead of retrying
+  // the registration forever.
+  auto o = Options("127.0.0.1:1");
+  o.security.tls_ca_file = "/nonexistent/agentgym-ca.pem";
+  absl::Status s = CoordinatorLink::Start(o).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("/nonexistent/agentgym-ca.pem"), std::string::npos) << s;
+  // A token without TLS would go out in the clear: refused too.
+  o = Options("127.0.0.1:1");
+  o.security.token_file = "/dev/null";
+  EXPECT_EQ(CoordinatorLink::Start(o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(PeerClientSecurityTest, PresentsTheServersOwnCertificateAndTokenOnlyOverTls) {
+  ServerSecurityOptions own;
+  own.tls_cert_file = "node.pem";
+  own.tls_key_file = "node.key";
+  own.token_file = "token";
+  ClientSecurityOptions plain = PeerClientSecurity(own, "", "");
+  EXPECT_FALSE(plain.tls());
+  EXPECT_TRUE(plain.token_file.empty());
+  EXPECT_TRUE(plain.tls_cert_file.empty());
+  ClientSecurityOptions tls = PeerClientSecurity(own, "ca.pem", "coordinator");
+  EXPECT_EQ(tls.tls_ca_file, "ca.pem");
+  EXPECT_EQ(tls.tls_cert_file, "node.pem");
+  EXPECT_EQ(tls.tls_key_file, "node.key");
+  EXPECT_EQ(tls.token_file, "token");
+  EXPECT_EQ(tls.tls_server_name, "coordinator");
+}
+
 } // namespace
 } // namespace agentgym::env

@@ -322,6 +322,8 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", port_file, "write the bound port to this file once serving");
   agentgym::ServerSecurityOptions security;
   agentgym::AddServerSecurityFlags(app, &security);
+  agentgym::PeerSecurityFlags peer_security;
+  agentgym::AddPeerSecurityFlags(app, &peer_security);
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   app.add_option("--search-backend", search_backend,
                  "searchqa: send search[] to this retriever, http://host:port/path (same as "
@@ -510,6 +512,7 @@ int main(int argc, char** argv) {
   if (!coordinator.empty()) {
     agentgym::env::CoordinatorLinkOptions link_options;
     link_options.coordinator = coordinator;
+    link_options.security = peer_security.For(security);
     link_options.advertise = advertise.empty() ? (*server)->address() : advertise;
     for (const auto& [name, env] : (*server)->service().envs()) {
       link_options.envs.push_back(name);

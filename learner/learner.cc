@@ -141,8 +141,8 @@ absl::Status Learner::Init() {
     comm_ = MakeLocalCommunicator();
   } else if (run_.rank == 0) {
     if (rendezvous.empty()) {
-      AG_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(run_.listen));
-      rendezvous = absl::StrCat(hp.host == "0.0.0.0" ? "127.0.0.1" : hp.host, ":0");
+      AG_ASSIGN_OR_RETURN(std::string host, AdvertisedHost());
+      rendezvous = absl::StrCat(host, ":0");
     }
   }
   auto make_gloo = [&](const std::string& address) -> absl::Status {
@@ -152,6 +152,7 @@ absl::Status Learner::Init() {
     g.world_size = run_.world_size;
     g.store_timeout = absl::Seconds(o.train.store_timeout_s);
     g.collective_timeout = absl::Seconds(o.train.collective_timeout_s);
+    AG_ASSIGN_OR_RETURN(g.bind_host, AdvertisedHost());
     AG_ASSIGN_OR_RETURN(auto created, GlooCommunicator::Create(g));
     gloo = created.get();
     comm_ = std::move(created);
@@ -270,14 +271,29 @@ absl::Status Learner::StartServer() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> Learner::AdvertisedHost() const {
+  if (!run_.advertise.empty()) {
+    absl::StatusOr<HostPort> hp = ParseHostPort(run_.advertise, /*min_port=*/1);
+    if (!hp.ok()) return absl::InvalidArgumentError(absl::StrCat("--advertise: ", hp.status().message()));
+    return hp->host;
+  }
+  AG_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(run_.listen));
+  return hp.host == "0.0.0.0" ? std::string("127.0.0.1") : hp.host;
+}
+
 absl::Status Learner::ConnectCoordinator(const std::string& rendezvous_address) {
   if (run_.coordinator.empty()) return absl::OkStatus();
   scheduler::CoordinatorClientOptions co;
   co.coordinator = run_.coordinator;
+  co.security = run_.coordinator_security;
   co.registration.set_role(cpb::ROLE_LEARNER);
   AG_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(address_));
   // Actors dial this address: never the wildcard.
-  co.registration.set_address(hp.host == "0.0.0.0" ? absl::StrCat("127.0.0.1:", hp.port) : address_);
+  if (!run_.advertise.empty()) {
+    co.registration.set_address(run_.advertise);
+  } else {
+    co.registration.set_address(hp.host == "0.0.0.0" ? absl::StrCat("127.0.0.1:", hp.port) : address_);
+  }
   co.registration.set_name(absl::StrCat("learner-rank-", run_.rank));
   auto* caps = co.registration.mutable_capabilities();
   caps->set_rank(run_.rank);

@@ -49,6 +49,11 @@ struct LearnerRunOptions {
   // weights, status); loopback only without them (core/grpc_security.h).
   ServerSecurityOptions security;
   std::string coordinator;  // host:port; empty: run without one
+  ClientSecurityOptions coordinator_security;  // TLS / token toward it; empty: plaintext
+  // host:port actors dial for this learner, and the host its rendezvous
+  // store and Gloo bind when the others are on other machines. Empty: the
+  // listen address (127.0.0.1 for a wildcard one).
+  std::string advertise;
   std::string rendezvous;   // host:port of the c10d store; empty: the coordinator's / rank 0 picks
   std::string run_dir;
   int rank = 0;
@@ -85,6 +90,8 @@ class Learner {
   absl::Status LoadModel(std::optional<std::string> checkpoint_dir);
   absl::Status StartServer();
   absl::Status ConnectCoordinator(const std::string& rendezvous_address);
+  // The host others reach this rank at: --advertise's, else the listen one.
+  absl::StatusOr<std::string> AdvertisedHost() const;
   absl::Status RunRankZero(absl::Notification* stop);
   absl::Status RunFollower();
   // Trains one batch (this rank's slice) and advances step and version.

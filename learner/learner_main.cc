@@ -62,6 +62,13 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   agentgym::ServerSecurityOptions security;
   agentgym::AddServerSecurityFlags(app, &security);
+  agentgym::PeerSecurityFlags peer_security;
+  agentgym::AddPeerSecurityFlags(app, &peer_security);
+  std::string advertise;
+  app.add_option("--advertise", advertise,
+                 "host:port actors dial for this learner; its host is also where the rendezvous "
+                 "store and Gloo bind (default: the --listen address; set it when ranks or actors "
+                 "are on other machines)");
   AG_PARSE_COMMAND_LINE(app, argc, argv);  // CLI11's errors exit 2 (core/cli.h)
   // Bad strings in requests: one log line per kind and minute, not per request.
   agentgym::InstallProtobufLogHandler();
@@ -81,6 +88,12 @@ int main(int argc, char** argv) {
   if (auto hp = agentgym::ParseHostPort(listen); !hp.ok()) {
     return Fail(absl::InvalidArgumentError(absl::StrCat("--listen: ", hp.status().message())),
                 kUsage);
+  }
+  if (!advertise.empty()) {
+    if (auto hp = agentgym::ParseHostPort(advertise, /*min_port=*/1); !hp.ok()) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat("--advertise: ", hp.status().message())),
+                  kUsage);
+    }
   }
   if (world_size < 1 || rank < 0 || rank >= world_size) {
     return Fail(absl::InvalidArgumentError("--rank must be in [0, --world-size)"), kUsage);
@@ -111,6 +124,8 @@ int main(int argc, char** argv) {
   run.listen = listen;
   run.security = security;
   run.coordinator = coordinator;
+  run.coordinator_security = peer_security.For(security);
+  run.advertise = advertise;
   run.rendezvous = rendezvous;
   run.run_dir = run_dir;
   run.rank = rank;

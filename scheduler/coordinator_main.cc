@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   agentgym::ServerSecurityOptions security;
   agentgym::AddServerSecurityFlags(app, &security);
+  agentgym::PeerSecurityFlags peer_security;
+  agentgym::AddPeerSecurityFlags(app, &peer_security);
   AG_PARSE_COMMAND_LINE(app, argc, argv);
   // Bad strings in requests: one log line per kind and minute, not per request.
   agentgym::InstallProtobufLogHandler();
@@ -83,6 +85,7 @@ int main(int argc, char** argv) {
   if (!metrics_jsonl.empty()) options->metrics_jsonl = metrics_jsonl;
   if (!state_file.empty()) options->service.state_file = state_file;
   options->security = security;
+  options->env_server_security = peer_security.For(security);
 
   // Block the stop signals in every thread (the server's threads inherit the
   // mask) and wait for them here, so shutdown runs on this thread.

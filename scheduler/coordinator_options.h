@@ -18,6 +18,8 @@ struct CoordinatorServerOptions {
   // and a token in `security`, or security.allow_insecure_remote.
   std::string listen = "127.0.0.1:7070";
   ServerSecurityOptions security;
+  // TLS / token toward the env servers whose train tasks it lists.
+  ClientSecurityOptions env_server_security;
   std::string metrics_listen;           // host:port for /metrics; empty: off
   std::string metrics_jsonl;            // per-step JSONL file; empty: off
   absl::Duration reap_interval = absl::Seconds(1);

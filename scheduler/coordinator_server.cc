@@ -21,7 +21,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   if (!options.metrics_jsonl.empty()) {
     AG_ASSIGN_OR_RETURN(server->jsonl_, metrics::JsonlWriter::Open(options.metrics_jsonl, clock));
   }
-  if (fetcher == nullptr) fetcher = MakeGrpcTaskFetcher(options.list_tasks_timeout);
+  if (fetcher == nullptr) {
+    AG_ASSIGN_OR_RETURN(fetcher, MakeGrpcTaskFetcher(options.env_server_security, options.list_tasks_timeout));
+  }
   AG_ASSIGN_OR_RETURN(server->service_,
                       CoordinatorService::Create(options.service, clock, metrics,
                                                  std::move(fetcher), server->jsonl_.get()));

@@ -15,12 +15,14 @@ pb::ComponentLoad Load(int64_t produced, int64_t unacked, int64_t env_error, int
   return load;
 }
 
-pb::Accounting Learner(int64_t received, int64_t trained, int64_t stale, int64_t buffered) {
+pb::Accounting Learner(int64_t received, int64_t trained, int64_t stale, int64_t buffered,
+                       int64_t env_error = 0) {
   pb::Accounting a;
   a.set_produced(received);
   a.set_trained(trained);
   a.set_stale(stale);
   a.set_in_flight(buffered);
+  a.set_env_error(env_error);
   return a;
 }
 
@@ -40,12 +42,14 @@ TEST(RunAccountingTest, ActorsAndLearnerAddUpToProduced) {
   RunAccounting acc;
   acc.OnActorRegistered("a1", "x");
   acc.OnActorRegistered("a2", "y");
-  // a1: 20 produced = 12 acked + 3 unacked + 4 env_error + 1 dropped.
+  // a1: 20 produced = 16 acked + 3 unacked + 1 dropped; 4 of the acked
+  // ended in env errors (the actor sends those too).
   acc.OnActorLoad("a1", Load(20, 3, 4, 1));
   // a2: 10 produced = 8 acked + 2 unacked.
   acc.OnActorLoad("a2", Load(10, 2, 0, 0));
-  // The learner got the 20 acked: 15 trained, 2 stale, 3 buffered.
-  pb::Accounting out = acc.Combine(Learner(20, 15, 2, 3));
+  // The learner got the 24 acked: 15 trained, 2 stale, 3 buffered, 4 env
+  // errors. Each env error is counted once, by the learner.
+  pb::Accounting out = acc.Combine(Learner(24, 15, 2, 3, /*env_error=*/4));
   EXPECT_EQ(out.produced(), 30);
   EXPECT_EQ(out.in_flight(), 3 + 5);
   EXPECT_EQ(out.env_error(), 4);
@@ -81,11 +85,11 @@ TEST(RunAccountingTest, ReRegistrationOfTheSameProcessKeepsItsCounters) {
 TEST(RunAccountingTest, RetiredCountsSurviveARestore) {
   RunAccounting before;
   before.OnActorRegistered("a1", "p");
-  before.OnActorLoad("a1", Load(7, 0, 1, 0));
+  before.OnActorLoad("a1", Load(7, 0, 1, 1));  // 6 acked (1 an env error) + 1 dropped
   before.OnActorGone("a1");
   RunAccounting after;  // a restarted coordinator
   after.RestoreRetired(before.retired());
-  pb::Accounting out = after.Combine(Learner(6, 6, 0, 0));
+  pb::Accounting out = after.Combine(Learner(6, 5, 0, 0, /*env_error=*/1));
   EXPECT_EQ(out.produced(), 7);
   EXPECT_EQ(out.env_error(), 1);
   EXPECT_EQ(Rhs(out), 7);

@@ -15,13 +15,15 @@ namespace envpb = ::agentgym::env::v1;
 
 class GrpcTaskFetcher : public TaskFetcher {
  public:
-  GrpcTaskFetcher(absl::Duration timeout, size_t max_tasks)
-      : timeout_(timeout), max_tasks_(max_tasks) {}
+  GrpcTaskFetcher(const ClientSecurityOptions& security, std::shared_ptr<grpc::ChannelCredentials> credentials,
+                  absl::Duration timeout, size_t max_tasks)
+      : security_(security), credentials_(std::move(credentials)), timeout_(timeout), max_tasks_(max_tasks) {}
 
   absl::StatusOr<std::vector<EnvTask>> ListTrainTasks(const std::string& address,
                                                       const std::string& env) override {
-    auto stub = envpb::Env::NewStub(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    grpc::ChannelArguments args;
+    ApplyClientSecurityArgs(security_, &args);
+    auto stub = envpb::Env::NewStub(grpc::CreateCustomChannel(address, credentials_, args));
     std::vector<EnvTask> tasks;
     int64_t mislabelled = 0;
     envpb::ListTasksRequest request;
@@ -68,14 +70,21 @@ class GrpcTaskFetcher : public TaskFetcher {
   }
 
  private:
+  const ClientSecurityOptions security_;
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   const absl::Duration timeout_;
   const size_t max_tasks_;
 };
 
 }  // namespace
 
-std::unique_ptr<TaskFetcher> MakeGrpcTaskFetcher(absl::Duration timeout, size_t max_tasks) {
-  return std::make_unique<GrpcTaskFetcher>(timeout, max_tasks);
+absl::StatusOr<std::unique_ptr<TaskFetcher>> MakeGrpcTaskFetcher(const ClientSecurityOptions& security,
+                                                                 absl::Duration timeout, size_t max_tasks) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = MakeChannelCredentials(security);
+  if (!credentials.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("toward the env servers: ", credentials.status().message()));
+  }
+  return std::unique_ptr<TaskFetcher>(new GrpcTaskFetcher(security, *std::move(credentials), timeout, max_tasks));
 }
 
 }  // namespace agentgym::scheduler

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/grpc_security.h"
 #include "scheduler/task_sampler.h"
 
 namespace agentgym::scheduler {
@@ -25,9 +26,11 @@ class TaskFetcher {
 // Calls agentgym.env.v1.Env/ListTasks page by page, each page under
 // `timeout`. Fails (with the server's status) rather than return a partial
 // list; stops after `max_tasks` (INVALID_ARGUMENT beyond that, since a list
-// that large is a misconfiguration).
-std::unique_ptr<TaskFetcher> MakeGrpcTaskFetcher(absl::Duration timeout = absl::Seconds(10),
-                                                 size_t max_tasks = 1'000'000);
+// that large is a misconfiguration). `security` is how it dials env servers;
+// INVALID_ARGUMENT when its files cannot be read.
+absl::StatusOr<std::unique_ptr<TaskFetcher>> MakeGrpcTaskFetcher(const ClientSecurityOptions& security,
+                                                                 absl::Duration timeout = absl::Seconds(10),
+                                                                 size_t max_tasks = 1'000'000);
 
 }  // namespace agentgym::scheduler
 

@@ -55,18 +55,20 @@ TEST(GrpcTaskFetcherTest, ReadsEveryPageOfTrainTasks) {
   ASSERT_NE(server, nullptr);
   const std::string address = "127.0.0.1:" + std::to_string(port);
 
-  auto fetcher = MakeGrpcTaskFetcher(absl::Seconds(5));
-  auto tasks = fetcher->ListTrainTasks(address, "textcraft");
+  auto fetcher = MakeGrpcTaskFetcher({}, absl::Seconds(5));
+  ASSERT_TRUE(fetcher.ok()) << fetcher.status();
+  auto tasks = (*fetcher)->ListTrainTasks(address, "textcraft");
   ASSERT_TRUE(tasks.ok()) << tasks.status();
   ASSERT_EQ(tasks->size(), 7u);
   EXPECT_EQ((*tasks)[6].task_id, "tc-6");
   EXPECT_EQ((*tasks)[6].task_type, "depth2");
 
-  auto unknown = fetcher->ListTrainTasks(address, "babyai");
+  auto unknown = (*fetcher)->ListTrainTasks(address, "babyai");
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(unknown.status().message().find(address), std::string::npos);
 
-  auto capped = MakeGrpcTaskFetcher(absl::Seconds(5), /*max_tasks=*/4)
+  auto capped = MakeGrpcTaskFetcher({}, absl::Seconds(5), /*max_tasks=*/4)
+                    .value()
                     ->ListTrainTasks(address, "textcraft");
   EXPECT_EQ(capped.status().code(), absl::StatusCode::kInvalidArgument);
   server->Shutdown();
@@ -75,8 +77,16 @@ TEST(GrpcTaskFetcherTest, ReadsEveryPageOfTrainTasks) {
 TEST(GrpcTaskFetcherTest, UnreachableServerIsUnavailable) {
   testutil::ClosedPort closed;
   auto tasks =
-      MakeGrpcTaskFetcher(absl::Milliseconds(500))->ListTrainTasks(closed.address(), "x");
+      MakeGrpcTaskFetcher({}, absl::Milliseconds(500)).value()->ListTrainTasks(closed.address(), "x");
   EXPECT_EQ(tasks.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(GrpcTaskFetcherTest, UnreadableCaIsRefusedUpFront) {
+  ClientSecurityOptions security;
+  security.tls_ca_file = "/nonexistent/ca.pem";
+  auto fetcher = MakeGrpcTaskFetcher(security, absl::Seconds(1));
+  ASSERT_EQ(fetcher.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(fetcher.status().message().find("/nonexistent/ca.pem"), std::string::npos) << fetcher.status();
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "learner/comm/gloo_communicator.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -31,6 +32,19 @@ std::chrono::milliseconds Millis(absl::Duration d) {
 
 bool IsLoopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1";
+}
+
+// Which interface this rank's Gloo pairs use. A loopback rendezvous means
+// every rank is on this machine: loopback. Otherwise the operator's
+// GLOO_SOCKET_IFNAME, else the rank's own advertised host, else the
+// interface the hostname resolves to.
+std::shared_ptr<::gloo::transport::Device> MakeDevice(const GlooOptions& o, const std::string& store_host) {
+  if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname != nullptr && *ifname != '\0') {
+    return c10d::ProcessGroupGloo::createDeviceForInterface(ifname);
+  }
+  if (IsLoopback(store_host)) return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
+  if (!o.bind_host.empty()) return c10d::ProcessGroupGloo::createDeviceForHostname(o.bind_host);
+  return c10d::ProcessGroupGloo::createDefaultDevice();
 }
 
 }  // namespace
@@ -74,11 +88,7 @@ absl::Status GlooCommunicator::Join() {
   const auto& o = impl_->options;
   try {
     auto pg_options = c10d::ProcessGroupGloo::Options::create(Millis(o.collective_timeout));
-    // Loopback rendezvous: every rank is on this machine, so bind Gloo to
-    // loopback too; otherwise the interface the hostname resolves to.
-    pg_options->devices.push_back(IsLoopback(impl_->host)
-                                      ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                                      : c10d::ProcessGroupGloo::createDefaultDevice());
+    pg_options->devices.push_back(MakeDevice(o, impl_->host));
     pg_options->threads = 1;
     // The mesh reads peers' addresses from the store with the store's
     // timeout, so a missing rank fails Join after store_timeout.

@@ -26,6 +26,11 @@ struct GlooOptions {
   int world_size = 1;
   absl::Duration store_timeout = absl::Seconds(60);
   absl::Duration collective_timeout = absl::Seconds(300);
+  // The address this rank's Gloo pairs bind (its own host as the others
+  // reach it). Empty: the interface the machine's hostname resolves to,
+  // which in a container or network namespace is often not the right one.
+  // GLOO_SOCKET_IFNAME in the environment (PyTorch's convention) wins.
+  std::string bind_host;
 };
 
 class GlooCommunicator : public Communicator {
