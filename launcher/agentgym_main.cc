@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--set", train.overrides, "config override key.path=value (repeatable)");
   train_cmd->add_flag("--print-config", train.print_config,
                       "print the resolved config and exit");
+  train_cmd->add_flag("--prepare-only", train.prepare_only,
+                     "write the run directory (configs, initial model) and exit; start the roles "
+                     "yourself with --config <dir>/components.yaml (clusters: docs/deploy.md)");
   train_cmd->add_option("--resume", train.resume_dir,
                         "continue the run in this directory (runs/<name>-<time>)")
       ->check(CLI::ExistingDirectory);

@@ -86,6 +86,8 @@ class TrainRun {
         run_dir_(std::move(run_dir)) {}
 
   int Run();
+  // --prepare-only: the run directory without the run (see TrainFlags).
+  int Prepare();
 
  private:
   absl::Status FindBinaries();
@@ -407,6 +409,35 @@ void TrainRun::Finish(const std::string& outcome, bool run_eval) {
   }
 }
 
+int TrainRun::Prepare() {
+  std::error_code ec;
+  fs::create_directories(run_dir_ + "/logs", ec);
+  if (ec) return Usage(absl::InternalError(absl::StrCat("cannot create ", run_dir_, ": ", ec.message())));
+  if (absl::Status s = WriteConfigs(); !s.ok()) return Usage(s);
+  if (settings_.model_init) {
+    // The initial model's vocabulary comes from the envs' texts: one env
+    // server, no coordinator, just for that.
+    if (absl::Status s = FindBinaries(); !s.ok()) return Usage(s);
+    auto supervisor = Supervisor::Create(settings_.restart);
+    if (!supervisor.ok()) return Usage(supervisor.status());
+    supervisor_ = *std::move(supervisor);
+    std::vector<std::string> args = {"--listen", "127.0.0.1:0"};
+    args.insert(args.end(), settings_.env_server_flags.begin(), settings_.env_server_flags.end());
+    absl::Status made = supervisor_->Start(Spec("env-server-0", env_server_bin_, args));
+    if (made.ok()) made = supervisor_->WaitForListening("env-server-0", absl::Seconds(60)).status();
+    if (made.ok()) made = InitModel();
+    StopGroup({"env-server-0"}, settings_.stop_grace);
+    if (!made.ok()) {
+      std::cerr << "agentgym train: " << made.message() << "\n";
+      return 1;
+    }
+  }
+  std::cout << "prepared run directory: " << run_dir_ << "\n"
+            << "start each role with --config " << run_dir_ << "/components.yaml "
+            << "(see docs/deploy.md)" << std::endl;
+  return 0;
+}
+
 int TrainRun::Run() {
   sigemptyset(&stop_signals_);
   sigaddset(&stop_signals_, SIGINT);
@@ -506,6 +537,9 @@ int RunTrain(const TrainFlags& flags) {
   if (!config.ok()) return Usage(config.status());
   absl::StatusOr<RunSettings> settings = ValidateRunConfig(*config, ValidateComponentSections);
   if (!settings.ok()) return Usage(settings.status());
+  if (flags.prepare_only && !flags.resume_dir.empty()) {
+    return Usage(absl::InvalidArgumentError("--prepare-only makes a new run directory; drop --resume"));
+  }
   if (flags.print_config) {
     std::cout << config->ToYaml() << std::endl;
     return 0;
@@ -520,7 +554,7 @@ int RunTrain(const TrainFlags& flags) {
   run_dir = fs::absolute(run_dir).lexically_normal().string();
   if (!run_dir.empty() && run_dir.back() == '/') run_dir.pop_back();
   TrainRun run(flags, *std::move(config), *std::move(settings), run_dir);
-  return run.Run();
+  return flags.prepare_only ? run.Prepare() : run.Run();
 }
 
 }  // namespace agentgym::launcher

@@ -10,6 +10,10 @@ struct TrainFlags {
   std::string config_path;  // empty: the embedded default (configs/tiny-grid-grpo.yaml)
   std::vector<std::string> overrides;
   bool print_config = false;
+  // Write the run directory (config.yaml, components.yaml, the initial
+  // model) and stop: the roles are then started by hand, Slurm or
+  // Kubernetes, each with --config <run dir>/components.yaml.
+  bool prepare_only = false;
   std::string resume_dir;  // runs/<dir> to continue
   std::string run_root;    // overrides run.run_root
   std::string bin_dir;     // where the component binaries are

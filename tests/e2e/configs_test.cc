@@ -35,6 +35,33 @@ TEST(ConfigsTest, DefaultConfigAndOverridesResolve) {
   EXPECT_THAT(r->output, HasSubstr("open4/train/191"));
 }
 
+// --prepare-only: the run directory a cluster's roles start from, and no run.
+TEST(ConfigsTest, PrepareOnlyWritesTheRunDirectoryAndStartsNothingElse) {
+  TempDir root;
+  auto r = RunCommand(AG_AGENTGYM_BIN, {"train", "--prepare-only", "--run-root", root.path(),
+                                        "--set", "run.actors=2"});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->exit_code, 0) << r->output;
+  const std::string marker = "prepared run directory: ";
+  const size_t at = r->output.find(marker);
+  ASSERT_NE(at, std::string::npos) << r->output;
+  const std::string dir = r->output.substr(at + marker.size(), r->output.find('\n', at) - at - marker.size());
+  namespace fs = std::filesystem;
+  EXPECT_TRUE(fs::exists(dir + "/config.yaml")) << dir;
+  EXPECT_TRUE(fs::exists(dir + "/components.yaml")) << dir;
+  // The embedded default starts from a random-init model made from the env's texts.
+  EXPECT_TRUE(fs::exists(dir + "/model-init/config.json")) << dir;
+  // Only the env server that gave those texts ran: no coordinator, no learner.
+  EXPECT_TRUE(fs::exists(dir + "/logs/env-server-0.log")) << dir;
+  EXPECT_FALSE(fs::exists(dir + "/logs/coordinator.log")) << dir;
+  EXPECT_FALSE(fs::exists(dir + "/logs/learner-0.log")) << dir;
+
+  auto resumed = RunCommand(AG_AGENTGYM_BIN, {"train", "--prepare-only", "--resume", dir});
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ(resumed->exit_code, 2) << resumed->output;
+  EXPECT_THAT(resumed->output, HasSubstr("--prepare-only"));
+}
+
 TEST(ConfigsTest, MistakesAreNamedWithExitCode2) {
   struct Case {
     std::vector<std::string> args;
