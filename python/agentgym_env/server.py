@@ -20,6 +20,7 @@ import grpc
 
 from agentgym_env import _stubs
 from agentgym_env.health import HealthService
+from agentgym_env.security import SecurityOptions, server_security
 from agentgym_env.service import EnvService, close_session
 from agentgym_env.sessions import SessionStore
 
@@ -59,13 +60,17 @@ class EnvServer:
     Every argument is checked in the constructor (ValueError; OSError when the
     address cannot be bound), which starts no thread; start() either serves or
     raises with nothing left running.
+
+    `security` (agentgym_env.security) adds TLS, mutual TLS and a bearer token;
+    without it the server is plaintext and, like the C++ servers, refuses a
+    non-loopback address.
     """
 
     def __init__(self, envs: Sequence[type], listen: str = "127.0.0.1:0",
                  max_sessions: int = 4096, session_ttl_s: float = 600.0,
                  max_action_bytes: int = 64 * 1024, max_batch_items: int = 4096,
                  workers: int = 16, reap_interval_s: Optional[float] = None,
-                 max_message_bytes: int = 64 << 20):
+                 max_message_bytes: int = 64 << 20, security: Optional[SecurityOptions] = None):
         _check_positive(max_sessions=max_sessions, session_ttl_s=session_ttl_s,
                         max_action_bytes=max_action_bytes, max_batch_items=max_batch_items,
                         workers=workers, max_message_bytes=max_message_bytes)
@@ -80,6 +85,7 @@ class EnvServer:
             if not isinstance(value, int) or value >= 1 << 31:
                 raise ValueError(f"{name} must be an integer below 2^31 (got {value!r})")
         self.host, _ = parse_listen(listen)
+        credentials, interceptors = server_security(security or SecurityOptions(), self.host, listen)
         self.sessions = SessionStore(max_sessions, session_ttl_s)
         self.service = EnvService(envs, self.sessions, max_action_bytes, max_batch_items)
         # Built once here so that anything wrong with the description fails
@@ -94,11 +100,12 @@ class EnvServer:
                 ("grpc.so_reuseport", 0)]
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers,
                                                               thread_name_prefix="agentgym-rpc"),
-                                   options=opts)
+                                   options=opts, interceptors=interceptors)
         _stubs.env_pb2_grpc.add_EnvServicer_to_server(self.service, self._server)
         _stubs.health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         try:
-            self.port = self._server.add_insecure_port(listen)
+            self.port = (self._server.add_insecure_port(listen) if credentials is None
+                         else self._server.add_secure_port(listen, credentials))
         except RuntimeError:  # grpcio raises this when the bind fails
             self.port = 0
         if self.port == 0:
@@ -185,6 +192,14 @@ def main(envs: Sequence[type], argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--max-action-bytes", type=int, default=64 * 1024)
     p.add_argument("--workers", type=int, default=16, help="RPC threads")
     p.add_argument("--log-level", default="info")
+    p.add_argument("--tls-cert", help="serve TLS with this PEM certificate (with --tls-key)")
+    p.add_argument("--tls-key", help="the PEM private key of --tls-cert")
+    p.add_argument("--tls-client-ca",
+                   help="mutual TLS: clients must present a certificate signed by this PEM CA")
+    p.add_argument("--token-file", help="calls must carry 'authorization: Bearer <first line of "
+                                        "this file>' (needs TLS)")
+    p.add_argument("--allow-insecure-remote", action="store_true",
+                   help="listen beyond loopback without TLS and a token (logs a warning)")
     a = p.parse_args(argv)
     if not isinstance(logging.getLevelName(a.log_level.upper()), int):
         p.error(f"--log-level '{a.log_level}' must be debug, info, warning, error or critical")
@@ -197,7 +212,9 @@ def main(envs: Sequence[type], argv: Optional[Sequence[str]] = None) -> int:
     try:
         serve(envs, port=port, host=host, port_file=a.port_file,
               max_sessions=a.max_sessions, session_ttl_s=a.session_ttl_s,
-              max_action_bytes=a.max_action_bytes, workers=a.workers)
+              max_action_bytes=a.max_action_bytes, workers=a.workers,
+              security=SecurityOptions(a.tls_cert, a.tls_key, a.tls_client_ca, a.token_file,
+                                       a.allow_insecure_remote))
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -54,7 +54,11 @@ class CliTest(unittest.TestCase):
     def test_an_address_that_cannot_be_bound_is_a_clear_error(self):
         # 1.2.3.4 is on no interface here: bind() fails with EADDRNOTAVAIL
         # (no packet is sent).
-        self.assertRefused("--listen", "1.2.3.4:5", says="error: cannot listen on '1.2.3.4:5'")
+        # Without TLS and a token a non-loopback address is refused first;
+        # --allow-insecure-remote gets as far as the bind.
+        self.assertRefused("--listen", "1.2.3.4:5", says="refusing to listen on 1.2.3.4:5")
+        self.assertRefused("--listen", "1.2.3.4:5", "--allow-insecure-remote",
+                           says="error: cannot listen on '1.2.3.4:5'")
         with socket.socket() as taken:
             taken.bind(("127.0.0.1", 0))
             taken.listen()
