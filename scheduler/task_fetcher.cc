@@ -15,15 +15,14 @@ namespace envpb = ::agentgym::env::v1;
 
 class GrpcTaskFetcher : public TaskFetcher {
  public:
-  GrpcTaskFetcher(const ClientSecurityOptions& security, std::shared_ptr<grpc::ChannelCredentials> credentials,
+  GrpcTaskFetcher(std::shared_ptr<grpc::ChannelCredentials> credentials, grpc::ChannelArguments channel_args,
                   absl::Duration timeout, size_t max_tasks)
-      : security_(security), credentials_(std::move(credentials)), timeout_(timeout), max_tasks_(max_tasks) {}
+      : credentials_(std::move(credentials)), channel_args_(std::move(channel_args)), timeout_(timeout),
+        max_tasks_(max_tasks) {}
 
   absl::StatusOr<std::vector<EnvTask>> ListTrainTasks(const std::string& address,
                                                       const std::string& env) override {
-    grpc::ChannelArguments args;
-    ApplyClientSecurityArgs(security_, &args);
-    auto stub = envpb::Env::NewStub(grpc::CreateCustomChannel(address, credentials_, args));
+    auto stub = envpb::Env::NewStub(grpc::CreateCustomChannel(address, credentials_, channel_args_));
     std::vector<EnvTask> tasks;
     int64_t mislabelled = 0;
     envpb::ListTasksRequest request;
@@ -70,8 +69,8 @@ class GrpcTaskFetcher : public TaskFetcher {
   }
 
  private:
-  const ClientSecurityOptions security_;
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  const grpc::ChannelArguments channel_args_;  // the TLS name override, if any
   const absl::Duration timeout_;
   const size_t max_tasks_;
 };
@@ -84,7 +83,10 @@ absl::StatusOr<std::unique_ptr<TaskFetcher>> MakeGrpcTaskFetcher(const ClientSec
   if (!credentials.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("toward the env servers: ", credentials.status().message()));
   }
-  return std::unique_ptr<TaskFetcher>(new GrpcTaskFetcher(security, *std::move(credentials), timeout, max_tasks));
+  grpc::ChannelArguments channel_args;
+  ApplyClientSecurityArgs(security, &channel_args);
+  return std::unique_ptr<TaskFetcher>(
+      new GrpcTaskFetcher(*std::move(credentials), std::move(channel_args), timeout, max_tasks));
 }
 
 }  // namespace agentgym::scheduler
